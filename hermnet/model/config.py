@@ -1,0 +1,101 @@
+"""Typed model configuration; the `model:` section of a training config."""
+
+from dataclasses import asdict, dataclass, field
+
+from ase.data import atomic_numbers
+
+from hermnet.nn.activations import ACTIVATIONS
+from hermnet.nn.relations import VARIANTS
+
+DTYPES = ("float32", "float64")
+AGGREGATIONS = ("smooth", "mean")
+READOUTS = ("atomic", "pooled")
+EMBEDDINGS = ("element", "periodic_table")
+
+
+@dataclass
+class ModelConfig:
+    """Hyper-parameters of a HermNet model.
+
+    The defaults are the project's smooth, local form. The published ("faithful") form is
+    aggregation="mean", readout="pooled", embedding="periodic_table" (see `faithful()`).
+    """
+
+    elements: list[str] = field(default_factory=list)
+    variant: str = "vertex"
+    cutoff: float = 5.0
+    features: int = 128
+    radial_basis: int = 30
+    layers: int = 4
+    dtype: str = "float32"
+    activation: str = "ssp"
+    dropout: float = 0.0
+    aggregation: str = (
+        "smooth"  # smooth: f_c-weighted mean; mean: plain mean (jumps at r_c)
+    )
+    aggregation_eps: float = 1.0  # eps in f_c / (eps + sum f_c): bounds forces near r_c
+    norm_eps: float = 1.0e-8  # eps in sqrt(|v|^2 + eps)
+    readout: str = "atomic"  # atomic: per-atom energies (local); pooled: MLP(sum s_i)
+    embedding: str = "element"  # periodic_table: one row per atomic number (published)
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        def choose(key: str, value: str, allowed: tuple) -> None:
+            if value not in allowed:
+                raise ValueError(
+                    f"model.{key} = {value!r} is not one of {list(allowed)}"
+                )
+
+        choose("variant", self.variant, VARIANTS)
+        choose("dtype", self.dtype, DTYPES)
+        choose("activation", self.activation, tuple(ACTIVATIONS))
+        choose("aggregation", self.aggregation, AGGREGATIONS)
+        choose("readout", self.readout, READOUTS)
+        choose("embedding", self.embedding, EMBEDDINGS)
+        if not self.elements:
+            raise ValueError(
+                "model.elements is empty: list the chemical symbols, e.g. [Cu, Ni]"
+            )
+        unknown = [e for e in self.elements if e not in atomic_numbers or e == "X"]
+        if unknown:
+            raise ValueError(f"model.elements has unknown chemical symbols {unknown}")
+        if len(set(self.elements)) != len(self.elements):
+            raise ValueError(f"model.elements has duplicates: {self.elements}")
+        positive = {
+            "cutoff": self.cutoff,
+            "features": self.features,
+            "radial_basis": self.radial_basis,
+            "layers": self.layers,
+            "aggregation_eps": self.aggregation_eps,
+            "norm_eps": self.norm_eps,
+        }
+        for key, value in positive.items():
+            if not value > 0:
+                raise ValueError(f"model.{key} must be positive, got {value!r}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"model.dropout must be in [0, 1), got {self.dropout!r}")
+
+    @property
+    def atomic_numbers(self) -> list[int]:
+        return [atomic_numbers[e] for e in self.elements]
+
+    @property
+    def is_local(self) -> bool:
+        return self.readout == "atomic"
+
+    @property
+    def receptive_field(self) -> float:
+        # Each HermConv is two neighbor hops.
+        return 2 * self.layers * self.cutoff
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def faithful(cls, **overrides) -> "ModelConfig":
+        """The published model: plain-mean update, pooled readout, periodic-table embedding."""
+        base = dict(aggregation="mean", readout="pooled", embedding="periodic_table")
+        base.update(overrides)
+        return cls(**base)

@@ -1,0 +1,155 @@
+"""The HermNet energy model: embedding, L HermConv layers, readout.
+
+`HermNet.forward` maps edge vectors to energies. Everything positional enters through
+the edge vectors d_ij, so forces, virials and stresses all follow from dE/dd_ij (see
+hermnet.model.potential).
+"""
+
+import torch
+from torch import nn
+
+from hermnet.model.config import ModelConfig
+from hermnet.nn.activations import make_activation
+from hermnet.nn.hermconv import EdgeGeometry, HermConv
+from hermnet.nn.radial import CosineCutoff, SineBasis
+from hermnet.nn.relations import RelationIndex, RelationTables
+
+NUM_PERIODIC_TABLE_ROWS = 119  # ase.data.chemical_symbols: X plus Z = 1..118
+_FLOAT64_BUFFERS = ("shift", "scale", "mean_energy")
+
+
+class HermNet(nn.Module):
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        config.validate()
+        t = len(config.elements)
+        f = config.features
+        self.num_types = t
+        self.features = f
+        self.cutoff = config.cutoff
+        self.pooled = config.readout == "pooled"
+        self.smooth = config.aggregation == "smooth"
+        self.aggregation_eps = config.aggregation_eps
+
+        if config.embedding == "periodic_table":
+            rows, embed_index = (
+                NUM_PERIODIC_TABLE_ROWS,
+                torch.tensor(config.atomic_numbers),
+            )
+        else:
+            rows, embed_index = t, torch.arange(t)
+        self.embedding = nn.Embedding(rows, f)
+        self.register_buffer("embed_index", embed_index.to(torch.long))
+
+        self.basis = SineBasis(config.cutoff, config.radial_basis)
+        self.cutoff_fn = CosineCutoff(config.cutoff)
+        self.relations = RelationTables(config.variant, t)
+        rel = self.relations
+        self.layers = nn.ModuleList(
+            [
+                HermConv(
+                    num_relations=rel.num_relations,
+                    features=f,
+                    radial_basis=config.radial_basis,
+                    activation=config.activation,
+                    dropout=config.dropout,
+                    coefficient=rel.coefficient,
+                    per_edge=rel.per_edge,
+                    cs_per_atom=rel.cs_per_atom,
+                    groups_per_atom=rel.groups_per_atom,
+                    norm_eps=config.norm_eps,
+                )
+                for _ in range(config.layers)
+            ]
+        )
+        self.readout = nn.Sequential(
+            nn.Linear(f, f),
+            make_activation(config.activation),
+            nn.Dropout(config.dropout),
+            nn.Linear(f, 1),
+        )
+        # Energy normalisation, fitted on the training set (hermnet.data.statistics):
+        # e_i = scale * MLP(s_i) + shift[type_i]; pooled: E = MLP(sum_i s_i) + mean_energy.
+        self.register_buffer("shift", torch.zeros(t, dtype=torch.float64))
+        self.register_buffer("scale", torch.ones((), dtype=torch.float64))
+        self.register_buffer("mean_energy", torch.zeros((), dtype=torch.float64))
+
+    def _geometry(
+        self,
+        edge_vec: torch.Tensor,
+        edge_index: torch.Tensor,
+        n: int,
+        idx: RelationIndex,
+    ):
+        r = torch.linalg.vector_norm(edge_vec, dim=-1)
+        fc = self.cutoff_fn(r)
+        numerator = fc if self.smooth else torch.ones_like(fc)
+        per_inst = numerator[idx.inst_edge]
+        total = per_inst.new_zeros(n * self.relations.cs_per_atom).index_add(
+            0, idx.inst_cs, per_inst
+        )
+        if self.smooth:
+            denominator = total + self.aggregation_eps
+        else:
+            denominator = total.clamp(
+                min=1.0
+            )  # an empty center slot sums nothing anyway
+        return EdgeGeometry(
+            center=edge_index[0],
+            neighbor=edge_index[1],
+            unit=edge_vec / r.unsqueeze(-1),
+            basis=self.basis(r),
+            cutoff=fc,
+            agg_weight=per_inst / denominator[idx.inst_cs],
+            agg_numerator=numerator,
+            agg_denominator=denominator.view(-1, 1, 1),
+        )
+
+    def forward(
+        self,
+        edge_vec: torch.Tensor,
+        types: torch.Tensor,
+        edge_index: torch.Tensor,
+        batch: torch.Tensor,
+        num_graphs: int,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Energies from edge vectors.
+
+        Returns (energy [num_graphs], atomic_energy [N]); atomic_energy is empty for the
+        pooled readout, which has no per-atom energies.
+        """
+        n = types.shape[0]
+        idx = self.relations(types, edge_index)
+        geo = self._geometry(edge_vec, edge_index, n, idx)
+        s = self.embedding(self.embed_index[types]).to(edge_vec.dtype)
+        v = s.new_zeros(n, self.features, 3)
+        for layer in self.layers:
+            s, v = layer(s, v, geo, idx)
+        # Energies are accumulated in float64 whatever the model dtype: total energies of
+        # real systems (1e3 to 1e6 eV) are beyond float32 resolution at the meV level.
+        if self.pooled:
+            pooled = s.new_zeros(num_graphs, self.features).index_add(0, batch, s)
+            energy = self.readout(pooled).squeeze(-1).double() + self.mean_energy
+            return energy, energy.new_zeros(0)
+        atomic = (self.readout(s).squeeze(-1) * self.scale.to(s.dtype)).double()
+        atomic = atomic + self.shift[types]
+        energy = atomic.new_zeros(num_graphs).index_add(0, batch, atomic)
+        return energy, atomic
+
+    def _apply(self, fn, *args, **kwargs):
+        # Module.to(dtype) would round the energy references to the model dtype; keep them
+        # float64 (only their device follows the module).
+        kept = {name: getattr(self, name) for name in _FLOAT64_BUFFERS}
+        super()._apply(fn, *args, **kwargs)
+        for name, value in kept.items():
+            setattr(self, name, value.to(device=getattr(self, name).device))
+        return self
+
+    def set_energy_reference(self, shift=None, scale=None, mean_energy=None) -> None:
+        """Store the training-set statistics (per-element shifts, scale, mean energy)."""
+        if shift is not None:
+            self.shift.copy_(torch.as_tensor(shift, dtype=torch.float64))
+        if scale is not None:
+            self.scale.fill_(float(scale))
+        if mean_energy is not None:
+            self.mean_energy.fill_(float(mean_energy))

@@ -1,0 +1,81 @@
+"""Forces, virials and stresses from a HermNet energy model.
+
+The energy depends on positions only through the edge vectors d_e = r_j - r_i + shift_e,
+so one gradient g_e = dE/dd_e gives everything:
+  forces       F_k = sum_{e: i_e = k} g_e - sum_{e: j_e = k} g_e
+  virial       W   = -sum_e d_e (x) g_e                      (LAMMPS sign, eV)
+  atomic virial      each edge's -d_e (x) g_e split half to i_e and half to j_e
+  stress       sigma = -W^T / volume                          (ASE sign: + = tensile)
+This is the single place where the virial is turned into a stress.
+"""
+
+import torch
+from torch import nn
+
+from hermnet import keys
+from hermnet.model.hermnet import HermNet
+
+
+class HermNetPotential(nn.Module):
+    def __init__(self, model: HermNet) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(
+        self,
+        positions: torch.Tensor,
+        types: torch.Tensor,
+        edge_index: torch.Tensor,
+        edge_shift: torch.Tensor,
+        batch: torch.Tensor,
+        num_graphs: int,
+        cell: torch.Tensor | None = None,
+        compute_forces: bool = True,
+        compute_virial: bool = False,
+        compute_atomic_virial: bool = False,
+        create_graph: bool = False,
+    ) -> dict[str, torch.Tensor]:
+        center, neighbor = edge_index[0], edge_index[1]
+        edge_vec = positions[neighbor] - positions[center] + edge_shift
+        need_grad = compute_forces or compute_virial or compute_atomic_virial
+        if need_grad:
+            edge_vec = edge_vec.detach().requires_grad_(True)
+        energy, atomic = self.model(edge_vec, types, edge_index, batch, num_graphs)
+        out: dict[str, torch.Tensor] = {keys.ENERGY: energy}
+        if atomic.numel() > 0:
+            out[keys.ATOMIC_ENERGY] = atomic
+        if not need_grad:
+            return out
+
+        grads: list[torch.Tensor | None] = torch.autograd.grad(
+            [energy.sum()], [edge_vec], create_graph=create_graph, allow_unused=True
+        )
+        g = grads[0]
+        if g is None:  # no edge influences the energy (e.g. isolated atoms)
+            g = torch.zeros_like(edge_vec)
+        n = positions.shape[0]
+        if compute_forces:
+            out[keys.FORCES] = (
+                g.new_zeros(n, 3).index_add(0, center, g).index_add(0, neighbor, -g)
+            )
+        if compute_virial or compute_atomic_virial:
+            edge_virial = -edge_vec.unsqueeze(-1) * g.unsqueeze(-2)  # (E, 3, 3)
+            if compute_virial:
+                virial = g.new_zeros(num_graphs, 3, 3).index_add(
+                    0, batch[center], edge_virial
+                )
+                out[keys.VIRIAL] = virial
+                if cell is not None:
+                    volume = torch.linalg.det(cell).abs().to(g.dtype)
+                    inv = torch.where(
+                        volume > 0, 1.0 / volume, torch.zeros_like(volume)
+                    )
+                    out[keys.STRESS] = -virial.transpose(1, 2) * inv.view(-1, 1, 1)
+            if compute_atomic_virial:
+                half = 0.5 * edge_virial
+                out[keys.ATOMIC_VIRIAL] = (
+                    g.new_zeros(n, 3, 3)
+                    .index_add(0, center, half)
+                    .index_add(0, neighbor, half)
+                )
+        return out
