@@ -1,0 +1,5 @@
+"""ASE calculators."""
+
+from hermnet.calculators.ase_calculator import HermNetCalculator
+
+__all__ = ["HermNetCalculator"]

@@ -96,6 +96,6 @@ class ModelConfig:
     @classmethod
     def faithful(cls, **overrides) -> "ModelConfig":
         """The published model: plain-mean update, pooled readout, periodic-table embedding."""
-        base = dict(aggregation="mean", readout="pooled", embedding="periodic_table")
+        base = {"aggregation": "mean", "readout": "pooled", "embedding": "periodic_table"}
         base.update(overrides)
         return cls(**base)

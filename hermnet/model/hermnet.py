@@ -88,12 +88,8 @@ class HermNet(nn.Module):
         total = per_inst.new_zeros(n * self.relations.cs_per_atom).index_add(
             0, idx.inst_cs, per_inst
         )
-        if self.smooth:
-            denominator = total + self.aggregation_eps
-        else:
-            denominator = total.clamp(
-                min=1.0
-            )  # an empty center slot sums nothing anyway
+        # Plain mean: an empty center slot sums nothing, so clamping its count is harmless.
+        denominator = total + self.aggregation_eps if self.smooth else total.clamp(min=1.0)
         return EdgeGeometry(
             center=edge_index[0],
             neighbor=edge_index[1],

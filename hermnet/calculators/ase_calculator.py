@@ -1,0 +1,72 @@
+"""ASE calculator over a trained HermNet checkpoint."""
+
+import numpy as np
+import torch
+from ase.calculators.calculator import Calculator, all_changes
+from ase.stress import full_3x3_to_voigt_6_stress
+
+from hermnet import keys
+from hermnet.data.neighbors import build_graph
+from hermnet.model.checkpoint import load_potential
+
+
+class HermNetCalculator(Calculator):
+    """Energy, free energy, forces, stress (periodic cells) and per-atom energies.
+
+    model: path of a training checkpoint (best.pt / last.pt). EMA weights are used when
+    the checkpoint has them. Works for molecules and periodic cells, with ASE's MD,
+    optimizers and phonon tools.
+    """
+
+    implemented_properties = ["energy", "free_energy", "forces", "stress", "energies"]
+
+    def __init__(self, model, device: str = "cpu", **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.device = torch.device(device)
+        self.potential, self.config, _ = load_potential(model, device=str(self.device))
+        self.elements = list(self.config.elements)
+        self.dtype = next(self.potential.parameters()).dtype
+        self.cutoff = self.config.cutoff
+
+    def _types(self, atoms) -> torch.Tensor:
+        symbols = atoms.get_chemical_symbols()
+        missing = sorted(set(symbols) - set(self.elements))
+        if missing:
+            raise ValueError(
+                f"the structure contains {missing}, which this model does not know; the model's "
+                f"elements are {self.elements}"
+            )
+        index = {e: i for i, e in enumerate(self.elements)}
+        return torch.tensor([index[s] for s in symbols], dtype=torch.long, device=self.device)
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        super().calculate(atoms, properties, system_changes)
+        atoms = self.atoms
+        periodic = bool(atoms.pbc.any())
+        edge_index, shift = build_graph(atoms.positions, atoms.cell.array, atoms.pbc, self.cutoff)
+
+        def tensor(x, dtype=self.dtype):
+            return torch.as_tensor(np.ascontiguousarray(x), dtype=dtype, device=self.device)
+
+        out = self.potential(
+            tensor(atoms.positions),
+            self._types(atoms),
+            tensor(edge_index, torch.long),
+            tensor(shift),
+            torch.zeros(len(atoms), dtype=torch.long, device=self.device),
+            1,
+            cell=tensor(atoms.cell.array).unsqueeze(0),
+            compute_forces=True,
+            compute_virial=periodic,
+        )
+        energy = float(out[keys.ENERGY][0])
+        self.results = {
+            "energy": energy,
+            "free_energy": energy,
+            "forces": out[keys.FORCES].detach().cpu().double().numpy(),
+        }
+        if keys.ATOMIC_ENERGY in out:
+            self.results["energies"] = out[keys.ATOMIC_ENERGY].detach().cpu().double().numpy()
+        if periodic:
+            stress = out[keys.STRESS][0].detach().cpu().double().numpy()
+            self.results["stress"] = full_3x3_to_voigt_6_stress(stress)
