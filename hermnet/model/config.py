@@ -30,9 +30,7 @@ class ModelConfig:
     dtype: str = "float32"
     activation: str = "ssp"
     dropout: float = 0.0
-    aggregation: str = (
-        "smooth"  # smooth: f_c-weighted mean; mean: plain mean (jumps at r_c)
-    )
+    aggregation: str = "smooth"  # smooth: f_c-weighted mean; mean: plain mean (jumps at r_c)
     aggregation_eps: float = 1.0  # eps in f_c / (eps + sum f_c): bounds forces near r_c
     norm_eps: float = 1.0e-8  # eps in sqrt(|v|^2 + eps)
     readout: str = "atomic"  # atomic: per-atom energies (local); pooled: MLP(sum s_i)
@@ -44,9 +42,7 @@ class ModelConfig:
     def validate(self) -> None:
         def choose(key: str, value: str, allowed: tuple) -> None:
             if value not in allowed:
-                raise ValueError(
-                    f"model.{key} = {value!r} is not one of {list(allowed)}"
-                )
+                raise ValueError(f"model.{key} = {value!r} is not one of {list(allowed)}")
 
         choose("variant", self.variant, VARIANTS)
         choose("dtype", self.dtype, DTYPES)
@@ -55,9 +51,7 @@ class ModelConfig:
         choose("readout", self.readout, READOUTS)
         choose("embedding", self.embedding, EMBEDDINGS)
         if not self.elements:
-            raise ValueError(
-                "model.elements is empty: list the chemical symbols, e.g. [Cu, Ni]"
-            )
+            raise ValueError("model.elements is empty: list the chemical symbols, e.g. [Cu, Ni]")
         unknown = [e for e in self.elements if e not in atomic_numbers or e == "X"]
         if unknown:
             raise ValueError(f"model.elements has unknown chemical symbols {unknown}")

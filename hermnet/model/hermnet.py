@@ -84,20 +84,24 @@ class HermNet(nn.Module):
         r = torch.linalg.vector_norm(edge_vec, dim=-1)
         fc = self.cutoff_fn(r)
         numerator = fc if self.smooth else torch.ones_like(fc)
-        per_inst = numerator[idx.inst_edge]
+        per_inst = numerator.index_select(0, idx.inst_edge)
         total = per_inst.new_zeros(n * self.relations.cs_per_atom).index_add(
             0, idx.inst_cs, per_inst
         )
         # Plain mean: an empty center slot sums nothing, so clamping its count is harmless.
         denominator = total + self.aggregation_eps if self.smooth else total.clamp(min=1.0)
+        basis = self.basis(r)
+        if self.relations.per_edge > 1:
+            basis = basis.index_select(0, idx.inst_edge)
+            fc = fc.index_select(0, idx.inst_edge)
         return EdgeGeometry(
             center=edge_index[0],
             neighbor=edge_index[1],
             unit=edge_vec / r.unsqueeze(-1),
-            basis=self.basis(r),
-            cutoff=fc,
-            agg_weight=per_inst / denominator[idx.inst_cs],
-            agg_numerator=numerator,
+            inst_basis=basis,
+            inst_cutoff=fc.unsqueeze(-1),
+            agg_weight=(per_inst / denominator.index_select(0, idx.inst_cs)).unsqueeze(-1),
+            agg_numerator=numerator.view(-1, 1, 1),
             agg_denominator=denominator.view(-1, 1, 1),
         )
 
@@ -118,7 +122,7 @@ class HermNet(nn.Module):
         idx = self.relations(types, edge_index)
         geo = self._geometry(edge_vec, edge_index, n, idx)
         s = self.embedding(self.embed_index[types]).to(edge_vec.dtype)
-        v = s.new_zeros(n, self.features, 3)
+        v = s.new_zeros(n, 3, self.features)  # vectors stored [atoms, xyz, channels]
         for layer in self.layers:
             s, v = layer(s, v, geo, idx)
         # Energies are accumulated in float64 whatever the model dtype: total energies of

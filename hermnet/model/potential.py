@@ -55,27 +55,19 @@ class HermNetPotential(nn.Module):
             g = torch.zeros_like(edge_vec)
         n = positions.shape[0]
         if compute_forces:
-            out[keys.FORCES] = (
-                g.new_zeros(n, 3).index_add(0, center, g).index_add(0, neighbor, -g)
-            )
+            out[keys.FORCES] = g.new_zeros(n, 3).index_add(0, center, g).index_add(0, neighbor, -g)
         if compute_virial or compute_atomic_virial:
             edge_virial = -edge_vec.unsqueeze(-1) * g.unsqueeze(-2)  # (E, 3, 3)
             if compute_virial:
-                virial = g.new_zeros(num_graphs, 3, 3).index_add(
-                    0, batch[center], edge_virial
-                )
+                virial = g.new_zeros(num_graphs, 3, 3).index_add(0, batch[center], edge_virial)
                 out[keys.VIRIAL] = virial
                 if cell is not None:
                     volume = torch.linalg.det(cell).abs().to(g.dtype)
-                    inv = torch.where(
-                        volume > 0, 1.0 / volume, torch.zeros_like(volume)
-                    )
+                    inv = torch.where(volume > 0, 1.0 / volume, torch.zeros_like(volume))
                     out[keys.STRESS] = -virial.transpose(1, 2) * inv.view(-1, 1, 1)
             if compute_atomic_virial:
                 half = 0.5 * edge_virial
                 out[keys.ATOMIC_VIRIAL] = (
-                    g.new_zeros(n, 3, 3)
-                    .index_add(0, center, half)
-                    .index_add(0, neighbor, half)
+                    g.new_zeros(n, 3, 3).index_add(0, center, half).index_add(0, neighbor, half)
                 )
         return out

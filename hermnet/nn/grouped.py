@@ -21,9 +21,7 @@ def group_layout(groups: torch.Tensor, num_groups: int) -> list[torch.Tensor]:
     counts = torch.bincount(groups, minlength=num_groups)
     order = torch.argsort(groups, stable=True)
     offsets = torch.cumsum(counts, 0) - counts
-    rank_sorted = (
-        torch.arange(groups.numel(), device=groups.device) - offsets[groups[order]]
-    )
+    rank_sorted = torch.arange(groups.numel(), device=groups.device) - offsets[groups[order]]
     rank = torch.empty_like(rank_sorted)
     rank[order] = rank_sorted
     capacity = counts.max() if num_groups > 0 else torch.zeros((), dtype=torch.long)
@@ -31,9 +29,7 @@ def group_layout(groups: torch.Tensor, num_groups: int) -> list[torch.Tensor]:
 
 
 @torch.jit.script
-def to_padded(
-    x: torch.Tensor, flat_index: torch.Tensor, num_groups: int, capacity: int
-):
+def to_padded(x: torch.Tensor, flat_index: torch.Tensor, num_groups: int, capacity: int):
     padded = x.new_zeros(num_groups * capacity, x.shape[-1])
     padded = padded.index_copy(0, flat_index, x)
     return padded.view(num_groups, capacity, x.shape[-1])

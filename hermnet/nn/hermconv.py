@@ -21,10 +21,10 @@ class EdgeGeometry(NamedTuple):
     center: torch.Tensor  # (E,) i
     neighbor: torch.Tensor  # (E,) j
     unit: torch.Tensor  # (E, 3) u_ij
-    basis: torch.Tensor  # (E, l) e_n(r)
-    cutoff: torch.Tensor  # (E,) f_c(r)
-    agg_weight: torch.Tensor  # (K,) update-aggregation weight of each instance
-    agg_numerator: torch.Tensor  # (E,) f_c(r) (smooth) or 1 (plain mean)
+    inst_basis: torch.Tensor  # (K, l) e_n(r) of each instance's edge
+    inst_cutoff: torch.Tensor  # (K, 1) f_c(r) of each instance's edge
+    agg_weight: torch.Tensor  # (K, 1) update-aggregation weight of each instance
+    agg_numerator: torch.Tensor  # (E, 1, 1) f_c(r) (smooth) or 1 (plain mean)
     agg_denominator: torch.Tensor  # (N * cs_per_atom, 1, 1) normaliser per center slot
 
 
@@ -61,37 +61,32 @@ class HermConv(nn.Module):
 
     def _slots(self, x: torch.Tensor, idx: RelationIndex) -> torch.Tensor:
         """Per-atom rows -> padded [relations, capacity, features] block of their slots."""
-        return to_padded(
-            x[idx.slot_atom], idx.slot_flat, self.num_relations, idx.slot_capacity
-        )
+        rows = x.index_select(0, idx.slot_atom)
+        return to_padded(rows, idx.slot_flat, self.num_relations, idx.slot_capacity)
 
     def _norm(self, v: torch.Tensor) -> torch.Tensor:
+        """Per-channel norm of [rows, 3, F] vectors -> [rows, F]."""
         # sqrt(|v|^2 + eps) keeps first and second derivatives finite at v = 0.
-        return torch.sqrt((v * v).sum(-1) + self.norm_eps)
+        return torch.sqrt((v * v).sum(1) + self.norm_eps)
 
     def forward(
         self, s: torch.Tensor, v: torch.Tensor, geo: EdgeGeometry, idx: RelationIndex
     ) -> tuple[torch.Tensor, torch.Tensor]:
+        """s: [N, F] scalars, v: [N, 3, F] vectors (stored so broadcasts run along F)."""
         n, f = s.shape[0], self.features
         num_edges = geo.center.shape[0]
 
         # Message hop: phi_j * f_c W(e(r)) for every (edge, relation) instance.
         phi = self.ms2(self.drop(self.act(self.ms1(self._slots(s, idx)))))
         phi = from_padded(phi, idx.slot_flat)
-        radial = to_padded(
-            geo.basis[idx.inst_edge],
-            idx.inst_flat,
-            self.num_relations,
-            idx.inst_capacity,
-        )
+        radial = to_padded(geo.inst_basis, idx.inst_flat, self.num_relations, idx.inst_capacity)
         filt = from_padded(self.mv(radial), idx.inst_flat)
-        msg = phi[idx.inst_slot] * filt * geo.cutoff[idx.inst_edge].unsqueeze(-1)
+        msg = phi.index_select(0, idx.inst_slot) * filt * geo.inst_cutoff
         if self.per_edge > 1:
             msg = msg.view(num_edges, self.per_edge, 3 * f).sum(1)
         a_v, a_s, a_r = torch.split(msg, f, dim=-1)
-        dv = v[geo.neighbor] * a_v.unsqueeze(-1) + a_r.unsqueeze(
-            -1
-        ) * geo.unit.unsqueeze(1)
+        dv = v.index_select(0, geo.neighbor) * a_v.unsqueeze(1)
+        dv = dv + a_r.unsqueeze(1) * geo.unit.unsqueeze(-1)
         v1 = v + self.coefficient * torch.zeros_like(v).index_add(0, geo.center, dv)
         s1 = s + self.coefficient * torch.zeros_like(s).index_add(0, geo.center, a_s)
 
@@ -99,22 +94,20 @@ class HermConv(nn.Module):
         x = self._slots(torch.cat([self._norm(v1), s1], dim=-1), idx)
         t = from_padded(self.us2(self.drop(self.act(self.us1(x)))), idx.slot_flat)
         t_agg = s.new_zeros(n * self.cs_per_atom, 3 * f).index_add(
-            0, idx.inst_cs, t[idx.inst_slot] * geo.agg_weight.unsqueeze(-1)
+            0, idx.inst_cs, t.index_select(0, idx.inst_slot) * geo.agg_weight
         )
         # One spare zero row: the second neighbor group of a center slot that has none.
-        v_sum = v.new_zeros(n * self.groups_per_atom + 1, f, 3).index_add(
-            0, idx.edge_q, v1[geo.neighbor] * geo.agg_numerator.view(-1, 1, 1)
+        v_sum = v.new_zeros(n * self.groups_per_atom + 1, 3, f).index_add(
+            0, idx.edge_q, v1.index_select(0, geo.neighbor) * geo.agg_numerator
         )
-        u0 = v_sum[idx.cs_u0] / geo.agg_denominator
-        u1 = v_sum[idx.cs_u1] / geo.agg_denominator
+        u0 = v_sum.index_select(0, idx.cs_u0) / geo.agg_denominator
+        u1 = v_sum.index_select(0, idx.cs_u1) / geo.agg_denominator
         a_vv, a_sv, a_ss = torch.split(t_agg, f, dim=-1)
-        u0_hat = u0 / self._norm(u0).unsqueeze(-1)
-        u1_hat = torch.where(
-            idx.cs_pair.unsqueeze(-1), u1 / self._norm(u1).unsqueeze(-1), u0_hat
-        )
-        ds = a_sv * (u0_hat * u1_hat).sum(-1) + a_ss
-        dvu = (u0 + u1) * a_vv.unsqueeze(-1)
+        u0_hat = u0 / self._norm(u0).unsqueeze(1)
+        u1_hat = torch.where(idx.cs_pair.unsqueeze(-1), u1 / self._norm(u1).unsqueeze(1), u0_hat)
+        ds = a_sv * (u0_hat * u1_hat).sum(1) + a_ss
+        dvu = (u0 + u1) * a_vv.unsqueeze(1)
         if self.cs_per_atom > 1:
             ds = ds.view(n, self.cs_per_atom, f).sum(1)
-            dvu = dvu.view(n, self.cs_per_atom, f, 3).sum(1)
+            dvu = dvu.view(n, self.cs_per_atom, 3, f).sum(1)
         return s1 + self.coefficient * ds, v1 + self.coefficient * dvu

@@ -37,11 +37,7 @@ def relation_names(variant: str, elements: list[str]) -> list[str]:
     if variant == "pair":
         return [f"{elements[a]}<-{elements[b]}" for a in range(t) for b in range(t)]
     pairs = [(b, c) for b in range(t) for c in range(b, t)]
-    return [
-        f"{elements[a]}<-{{{elements[b]},{elements[c]}}}"
-        for a in range(t)
-        for b, c in pairs
-    ]
+    return [f"{elements[a]}<-{{{elements[b]},{elements[c]}}}" for a in range(t) for b, c in pairs]
 
 
 class RelationIndex(NamedTuple):
@@ -53,20 +49,12 @@ class RelationIndex(NamedTuple):
     inst_flat: torch.Tensor  # (K,) padded position, grouped by relation
     inst_capacity: int
     slot_atom: torch.Tensor  # (N * slots_per_atom,) atom of each slot
-    slot_flat: (
-        torch.Tensor
-    )  # (N * slots_per_atom,) padded position, grouped by relation
+    slot_flat: torch.Tensor  # (N * slots_per_atom,) padded position, grouped by relation
     slot_capacity: int
     edge_q: torch.Tensor  # (E,) row of the per-(center, neighbor group) vector sum
-    cs_u0: (
-        torch.Tensor
-    )  # (N * cs_per_atom,) row of that sum for the first neighbor group
-    cs_u1: (
-        torch.Tensor
-    )  # (N * cs_per_atom,) second group (triad, B != C) or the zero row
-    cs_pair: (
-        torch.Tensor
-    )  # (N * cs_per_atom, 1) bool: center slot has two distinct groups
+    cs_u0: torch.Tensor  # (N * cs_per_atom,) row of that sum for the first neighbor group
+    cs_u1: torch.Tensor  # (N * cs_per_atom,) second group (triad, B != C) or the zero row
+    cs_pair: torch.Tensor  # (N * cs_per_atom, 1) bool: center slot has two distinct groups
 
 
 class RelationTables(nn.Module):
@@ -75,9 +63,7 @@ class RelationTables(nn.Module):
     def __init__(self, variant: str, num_types: int) -> None:
         super().__init__()
         if variant not in VARIANTS:
-            raise ValueError(
-                f"unknown variant {variant!r}; choose one of {list(VARIANTS)}"
-            )
+            raise ValueError(f"unknown variant {variant!r}; choose one of {list(VARIANTS)}")
         t = num_types
         pair_index = torch.zeros(t, t, dtype=torch.long)
         p = 0
@@ -100,16 +86,12 @@ class RelationTables(nn.Module):
             per_edge, cs_per_atom, groups_per_atom = t, p, t
             cs_of = pair_index.clone()
             side_q = arange_t.clone()
-            q0 = torch.tensor(
-                [b for b in range(t) for c in range(b, t)], dtype=torch.long
-            )
-            q1 = torch.tensor(
-                [c if c != b else -1 for b in range(t) for c in range(b, t)]
-            )
+            q0 = torch.tensor([b for b in range(t) for c in range(b, t)], dtype=torch.long)
+            q1 = torch.tensor([c if c != b else -1 for b in range(t) for c in range(b, t)])
         # slot (j, A, C) -> relation A * cs_per_atom + cs_of[type_j, C]; rows by type_j.
-        slot_rel = (
-            arange_t.view(1, t, 1) * cs_per_atom + cs_of.view(t, 1, per_edge)
-        ).reshape(t, t * per_edge)
+        slot_rel = (arange_t.view(1, t, 1) * cs_per_atom + cs_of.view(t, 1, per_edge)).reshape(
+            t, t * per_edge
+        )
         self.variant = variant
         self.num_types = t
         self.num_relations = num_relations(variant, t)
@@ -139,17 +121,11 @@ class RelationTables(nn.Module):
         cs_local = self.cs_of[t_neighbor].reshape(-1)
         inst_rel = t_center[inst_edge] * self.cs_per_atom + cs_local
         inst_cs = center[inst_edge] * self.cs_per_atom + cs_local
-        inst_slot = (
-            neighbor[inst_edge] * self.slots_per_atom
-            + t_center[inst_edge] * m
-            + which_c
-        )
+        inst_slot = neighbor[inst_edge] * self.slots_per_atom + t_center[inst_edge] * m + which_c
         inst_layout = group_layout(inst_rel, self.num_relations)
 
         slot_groups = self.slot_rel[types].reshape(-1)
-        slot_atom = torch.arange(n, device=device).repeat_interleave(
-            self.slots_per_atom
-        )
+        slot_atom = torch.arange(n, device=device).repeat_interleave(self.slots_per_atom)
         slot_layout = group_layout(slot_groups, self.num_relations)
 
         g = self.groups_per_atom
