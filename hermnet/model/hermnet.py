@@ -90,16 +90,15 @@ class HermNet(nn.Module):
         )
         # Plain mean: an empty center slot sums nothing, so clamping its count is harmless.
         denominator = total + self.aggregation_eps if self.smooth else total.clamp(min=1.0)
-        basis = self.basis(r)
+        fc_col = fc.unsqueeze(-1)
+        basis = torch.cat([self.basis(r) * fc_col, fc_col], dim=-1)
         if self.relations.per_edge > 1:
             basis = basis.index_select(0, idx.inst_edge)
-            fc = fc.index_select(0, idx.inst_edge)
         return EdgeGeometry(
             center=edge_index[0],
             neighbor=edge_index[1],
             unit=edge_vec / r.unsqueeze(-1),
             inst_basis=basis,
-            inst_cutoff=fc.unsqueeze(-1),
             agg_weight=(per_inst / denominator.index_select(0, idx.inst_cs)).unsqueeze(-1),
             agg_numerator=numerator.view(-1, 1, 1),
             agg_denominator=denominator.view(-1, 1, 1),

@@ -21,8 +21,7 @@ class EdgeGeometry(NamedTuple):
     center: torch.Tensor  # (E,) i
     neighbor: torch.Tensor  # (E,) j
     unit: torch.Tensor  # (E, 3) u_ij
-    inst_basis: torch.Tensor  # (K, l) e_n(r) of each instance's edge
-    inst_cutoff: torch.Tensor  # (K, 1) f_c(r) of each instance's edge
+    inst_basis: torch.Tensor  # (K, l + 1) [f_c(r) e_n(r), f_c(r)] of each instance's edge
     agg_weight: torch.Tensor  # (K, 1) update-aggregation weight of each instance
     agg_numerator: torch.Tensor  # (E, 1, 1) f_c(r) (smooth) or 1 (plain mean)
     agg_denominator: torch.Tensor  # (N * cs_per_atom, 1, 1) normaliser per center slot
@@ -79,9 +78,12 @@ class HermConv(nn.Module):
         # Message hop: phi_j * f_c W(e(r)) for every (edge, relation) instance.
         phi = self.ms2(self.drop(self.act(self.ms1(self._slots(s, idx)))))
         phi = from_padded(phi, idx.slot_flat)
+        # f_c (e W + b) = [f_c e, f_c] [W; b]: the cutoff rides in the basis, saving a
+        # full pass over the (instances, 3F) filter.
         radial = to_padded(geo.inst_basis, idx.inst_flat, self.num_relations, idx.inst_capacity)
-        filt = from_padded(self.mv(radial), idx.inst_flat)
-        msg = phi.index_select(0, idx.inst_slot) * filt * geo.inst_cutoff
+        mv = torch.cat([self.mv.weight, self.mv.bias.unsqueeze(1)], dim=1)
+        filt = from_padded(torch.bmm(radial, mv), idx.inst_flat)
+        msg = phi.index_select(0, idx.inst_slot) * filt
         if self.per_edge > 1:
             msg = msg.view(num_edges, self.per_edge, 3 * f).sum(1)
         a_v, a_s, a_r = torch.split(msg, f, dim=-1)
