@@ -21,6 +21,4 @@ ATOMIC_ENERGY: Final = "atomic_energy"  # (N,) float | per-atom energy, eV
 FORCES: Final = "forces"  # (N, 3) float | eV/Å
 VIRIAL: Final = "virial"  # (G, 3, 3) float | W = -sum_e d_e (x) dE/dd_e, eV
 ATOMIC_VIRIAL: Final = "atomic_virial"  # (N, 3, 3) float | per-atom split of W, eV
-STRESS: Final = (
-    "stress"  # (G, 3, 3) float | -W / volume, eV/Å^3 (ASE sign: + = tensile)
-)
+STRESS: Final = "stress"  # (G, 3, 3) float | -W / volume, eV/Å^3 (ASE sign: + = tensile)
