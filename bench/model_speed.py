@@ -126,7 +126,9 @@ def main() -> None:
         return
     rows = []
     for variant, system in CASES:
-        cmd = [sys.executable, __file__, "--case", variant, system] + (["--quick"] if args.quick else [])
+        cmd = [sys.executable, __file__, "--case", variant, system] + (
+            ["--quick"] if args.quick else []
+        )
         proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
         if proc.returncode != 0:
             rows.append({"variant": variant, "system": system, "error": proc.stderr[-2000:]})
@@ -136,7 +138,8 @@ def main() -> None:
         rows.append(row)
         print(
             f"{variant:7s} {system:11s} atoms={row['atoms']:4d} params={row['parameters']:>10,d} "
-            f"eval={row['eval_us_per_atom']:9.1f} us/atom  train={row['train_structures_per_s']:8.2f} "
+            f"eval={row['eval_us_per_atom']:9.1f} us/atom  "
+            f"train={row['train_structures_per_s']:8.2f} "
             f"struct/s  peak={row['peak_rss_mb']:8.0f} MB"
         )
     RESULTS.mkdir(parents=True, exist_ok=True)

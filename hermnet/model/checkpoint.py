@@ -81,4 +81,6 @@ def load_potential(path: str | os.PathLike, device: str = "cpu", use_ema: bool =
     state = payload.get("ema_state") if use_ema else None
     potential.load_state_dict(state if state is not None else payload["model_state"])
     potential.to(device).eval()
+    # Inference differentiates with respect to edge vectors only.
+    potential.requires_grad_(False)
     return potential, config, payload

@@ -47,27 +47,75 @@ class HermNetPotential(nn.Module):
         if not need_grad:
             return out
 
-        grads: list[torch.Tensor | None] = torch.autograd.grad(
-            [energy.sum()], [edge_vec], create_graph=create_graph, allow_unused=True
+        derived = edge_derivatives(
+            energy.sum(),
+            edge_vec,
+            edge_index,
+            positions.shape[0],
+            batch[center],
+            num_graphs,
+            compute_forces,
+            compute_virial,
+            compute_atomic_virial,
+            create_graph,
         )
-        g = grads[0]
-        if g is None:  # no edge influences the energy (e.g. isolated atoms)
-            g = torch.zeros_like(edge_vec)
-        n = positions.shape[0]
-        if compute_forces:
-            out[keys.FORCES] = g.new_zeros(n, 3).index_add(0, center, g).index_add(0, neighbor, -g)
-        if compute_virial or compute_atomic_virial:
-            edge_virial = -edge_vec.unsqueeze(-1) * g.unsqueeze(-2)  # (E, 3, 3)
-            if compute_virial:
-                virial = g.new_zeros(num_graphs, 3, 3).index_add(0, batch[center], edge_virial)
-                out[keys.VIRIAL] = virial
-                if cell is not None:
-                    volume = torch.linalg.det(cell).abs().to(g.dtype)
-                    inv = torch.where(volume > 0, 1.0 / volume, torch.zeros_like(volume))
-                    out[keys.STRESS] = -virial.transpose(1, 2) * inv.view(-1, 1, 1)
-            if compute_atomic_virial:
-                half = 0.5 * edge_virial
-                out[keys.ATOMIC_VIRIAL] = (
-                    g.new_zeros(n, 3, 3).index_add(0, center, half).index_add(0, neighbor, half)
-                )
+        out.update(derived)
+        if compute_virial and cell is not None:
+            out[keys.STRESS] = stress_from_virial(derived[keys.VIRIAL], cell)
+        if not create_graph:
+            # autograd.grad has freed the graph: the outputs are plain values now.
+            out = {key: value.detach() for key, value in out.items()}
         return out
+
+
+def edge_derivatives(
+    energy: torch.Tensor,
+    edge_vec: torch.Tensor,
+    edge_index: torch.Tensor,
+    num_atoms: int,
+    edge_graph: torch.Tensor,
+    num_graphs: int,
+    compute_forces: bool = True,
+    compute_virial: bool = False,
+    compute_atomic_virial: bool = False,
+    create_graph: bool = False,
+) -> dict[str, torch.Tensor]:
+    """Forces, virial and per-atom virial from g_e = dE/dd_e (the module docstring's sums).
+
+    energy: scalar that depends on `edge_vec` (which requires grad); edge_graph: (E,)
+    structure index of each edge. Shared by HermNetPotential and the exported model
+    (hermnet.export), so that training, ASE and every engine use the same arithmetic.
+    """
+    grads: list[torch.Tensor | None] = torch.autograd.grad(
+        [energy], [edge_vec], create_graph=create_graph, allow_unused=True
+    )
+    g = grads[0]
+    if g is None:  # no edge influences the energy (e.g. isolated atoms)
+        g = torch.zeros_like(edge_vec)
+    center, neighbor = edge_index[0], edge_index[1]
+    out: dict[str, torch.Tensor] = {}
+    if compute_forces:
+        out[keys.FORCES] = (
+            g.new_zeros(num_atoms, 3).index_add(0, center, g).index_add(0, neighbor, -g)
+        )
+    if compute_virial or compute_atomic_virial:
+        edge_virial = -edge_vec.unsqueeze(-1) * g.unsqueeze(-2)  # (E, 3, 3)
+        if compute_virial:
+            out[keys.VIRIAL] = g.new_zeros(num_graphs, 3, 3).index_add(0, edge_graph, edge_virial)
+        if compute_atomic_virial:
+            half = 0.5 * edge_virial
+            out[keys.ATOMIC_VIRIAL] = (
+                g.new_zeros(num_atoms, 3, 3).index_add(0, center, half).index_add(0, neighbor, half)
+            )
+    return out
+
+
+def stress_from_virial(virial: torch.Tensor, cell: torch.Tensor) -> torch.Tensor:
+    """sigma = -W^T / volume (ASE sign: + = tensile); zero for a cell without volume.
+
+    virial (G, 3, 3), cell (G, 3, 3) rows are cell vectors. The one place where the sign
+    convention is converted.
+    """
+    volume = torch.linalg.det(cell).abs().to(virial.dtype)
+    inv = torch.where(volume > 0, 1.0 / volume, torch.zeros_like(volume))
+    return -virial.transpose(1, 2) * inv.view(-1, 1, 1)

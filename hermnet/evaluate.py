@@ -1,0 +1,109 @@
+"""`hermnet evaluate`: error metrics of a checkpoint on one or more datasets.
+
+Energy per atom, force and stress MAE/RMSE per dataset, a printed table, a JSON file and
+parity plots. Reuses the trainer's evaluation loop and plots so that numbers agree with
+the training log to the last digit.
+"""
+
+import json
+import re
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader
+
+from hermnet.data import GraphDataset, TypeMapper, collate, read_any
+from hermnet.model.checkpoint import load_potential
+from hermnet.train.evaluation import evaluate
+from hermnet.train.loss import LossWeights
+from hermnet.train.plots import parity_plot
+
+
+def _slug(path: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(path.rstrip("/")).name) or "data"
+
+
+def evaluate_checkpoint(
+    checkpoint: str | Path,
+    datasets: list[str],
+    out_dir: str | Path,
+    batch_size: int = 16,
+    device: str = "cpu",
+) -> dict:
+    """Evaluate `checkpoint` on each dataset; write metrics.json and plots into out_dir."""
+    out_dir = Path(out_dir)
+    potential, config, _ = load_potential(checkpoint, device=device)
+    dtype = next(potential.parameters()).dtype
+    mapper = TypeMapper(config.elements)
+    # Read everything first: a bad dataset must fail before any output is written.
+    structures = {path: read_any(path) for path in datasets}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results = []
+    for path, items in structures.items():
+        loader = DataLoader(
+            GraphDataset(items, mapper, config.cutoff, dtype),
+            batch_size=batch_size,
+            shuffle=False,
+            collate_fn=collate,
+        )
+        metrics, arrays = evaluate(
+            potential, loader, torch.device(device), LossWeights(1.0, 1.0, 1.0), collect=True
+        )
+        values = metrics.compute()
+        name = _slug(path)
+        plots = {
+            "energy": out_dir / f"{name}_energy_parity.png",
+            "forces": out_dir / f"{name}_forces_parity.png",
+        }
+        parity_plot(
+            arrays["energy_per_atom_pred"],
+            arrays["energy_per_atom_ref"],
+            plots["energy"],
+            f"{name}: energy per atom",
+            "eV/atom",
+        )
+        parity_plot(
+            arrays["forces_pred"], arrays["forces_ref"], plots["forces"], f"{name}: forces", "eV/Å"
+        )
+        row = {
+            "name": name,
+            "path": str(path),
+            "structures": len(items),
+            "atoms": sum(len(s) for s in items),
+            "energy_per_atom_mae": values["energy_mae"],
+            "energy_per_atom_rmse": values["energy_rmse"],
+            "forces_mae": values["force_mae"],
+            "forces_rmse": values["force_rmse"],
+            "plots": {key: str(value) for key, value in plots.items()},
+        }
+        if values["stress_mae"] == values["stress_mae"]:  # not NaN: stress labels present
+            row["stress_mae"] = values["stress_mae"]
+            row["stress_rmse"] = values["stress_rmse"]
+        results.append(row)
+    report = {"checkpoint": str(checkpoint), "model": config.to_dict(), "datasets": results}
+    (out_dir / "metrics.json").write_text(json.dumps(report, indent=2))
+    return report
+
+
+def format_table(report: dict) -> str:
+    header = (
+        f"{'dataset':28s} {'structs':>7s} {'E MAE':>9s} {'E RMSE':>9s} "
+        f"{'F MAE':>9s} {'F RMSE':>9s} {'S MAE':>9s} {'S RMSE':>9s}"
+    )
+    units = (
+        f"{'':28s} {'':>7s} {'meV/atom':>9s} {'meV/atom':>9s} "
+        f"{'meV/Å':>9s} {'meV/Å':>9s} {'meV/Å3':>9s} {'meV/Å3':>9s}"
+    )
+    lines = [header, units]
+    for row in report["datasets"]:
+        stress = [row.get("stress_mae"), row.get("stress_rmse")]
+        cells = [
+            row["energy_per_atom_mae"],
+            row["energy_per_atom_rmse"],
+            row["forces_mae"],
+            row["forces_rmse"],
+            *stress,
+        ]
+        text = " ".join(f"{'-':>9s}" if c is None else f"{c * 1e3:9.3f}" for c in cells)
+        lines.append(f"{row['name'][:28]:28s} {row['structures']:7d} {text}")
+    return "\n".join(lines)

@@ -1,0 +1,87 @@
+"""Read the configured data, split it and build graph datasets."""
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from ase.data import chemical_symbols
+
+from hermnet.data import (
+    DataError,
+    GraphDataset,
+    Structure,
+    TypeMapper,
+    read_many,
+    split_train_validation,
+)
+from hermnet.train.config import TrainConfig
+
+
+@dataclass
+class TrainingData:
+    train: GraphDataset
+    validation: GraphDataset
+    test: GraphDataset | None
+    type_mapper: TypeMapper
+    description: str
+
+
+def _subset(structures: list[Structure], limit: int | None, seed: int) -> list[Structure]:
+    """A seeded random subset of `limit` structures, kept in input order."""
+    if limit is None or limit >= len(structures):
+        return structures
+    keep = np.sort(np.random.default_rng(seed).permutation(len(structures))[:limit])
+    return [structures[i] for i in keep]
+
+
+def _dataset(structures: list[Structure], mapper: TypeMapper, cutoff: float, dtype) -> GraphDataset:
+    dataset = GraphDataset(structures, mapper, cutoff, dtype)
+    # Total energies (up to 1e5 eV) need float64 at meV resolution, whatever the model dtype.
+    for graph, structure in zip(dataset.graphs, dataset.structures, strict=True):
+        if structure.energy is not None:
+            graph.energy = torch.tensor(structure.energy, dtype=torch.float64)
+    return dataset
+
+
+def _describe(paths: list[str] | None, structures: list[Structure]) -> str:
+    atoms = sum(len(s) for s in structures)
+    names = ", ".join(paths) if paths else "-"
+    return f"{len(structures)} structures ({atoms} atoms) from {names}"
+
+
+def load_training_data(config: TrainConfig, dtype: torch.dtype) -> TrainingData:
+    """Read, split, subsample and graph the data (DataError on any problem)."""
+    data, seed = config.data, config.training.seed
+    mapper = TypeMapper(config.model.elements)
+    structures = read_many(data.train)
+    if data.validation is not None:
+        train, validation = structures, read_many(data.validation)
+        how = "files"
+    else:
+        train, validation = split_train_validation(structures, data.validation_fraction, seed)
+        how = f"fraction {data.validation_fraction} of train"
+    train = _subset(train, data.max_train, seed)
+    validation = _subset(validation, data.max_validation, seed + 1)
+    test = read_many(data.test) if data.test else None
+    if not train:
+        raise DataError(f"no training structures in {data.train}")
+    if not validation:
+        raise DataError("the validation set is empty; add data or raise validation_fraction")
+
+    present = sorted({int(z) for s in train for z in np.unique(s.numbers)})
+    cutoff = config.model.cutoff
+    description = (
+        f"train: {_describe(data.train, train)}"
+        + (f", max_train={data.max_train}" if data.max_train else "")
+        + f"; validation: {len(validation)} structures ({how})"
+        + (f"; test: {_describe(data.test, test)}" if test else "")
+        + f"; elements in train: {[chemical_symbols[z] for z in present]}"
+        + f"; model elements: {list(mapper.elements)}"
+    )
+    return TrainingData(
+        train=_dataset(train, mapper, cutoff, dtype),
+        validation=_dataset(validation, mapper, cutoff, dtype),
+        test=_dataset(test, mapper, cutoff, dtype) if test else None,
+        type_mapper=mapper,
+        description=description,
+    )

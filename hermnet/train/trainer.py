@@ -1,0 +1,581 @@
+"""The training loop: `train(config_path_or_TrainConfig, resume=False)`.
+
+One run folder holds best.pt (lowest validation force MAE, EMA weights), last.pt (written
+at every epoch end, every `checkpoint_every` steps and when `max_time_minutes` runs out),
+metrics.csv, train.log, config.yaml and, at the end, parity plots and a learning curve.
+`resume=True` continues from last.pt exactly: weights, optimizer, schedule, EMA, epoch
+and step counters and every random-number generator are restored, and the sample order
+is a function of (seed, epoch), so a killed and resumed run ends with the weights of an
+uninterrupted one.
+
+Launched by torchrun with WORLD_SIZE > 1, every process trains on its share of each
+batch and the gradients are summed with one all-reduce (see hermnet.train.distributed);
+only rank 0 writes files.
+"""
+
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import yaml
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from hermnet.data import collate
+from hermnet.model import HermNetPotential, ModelConfig, build_model
+from hermnet.model.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from hermnet.train.config import ConfigError, TrainConfig, load_config
+from hermnet.train.data import TrainingData, load_training_data
+from hermnet.train.distributed import DistContext, all_reduce_gradients
+from hermnet.train.ema import ExponentialMovingAverage
+from hermnet.train.evaluation import evaluate, predict
+from hermnet.train.loss import (
+    LossCounts,
+    LossWeights,
+    MetricAccumulator,
+    compute_loss,
+    needs_stress,
+)
+from hermnet.train.run_log import RunLog
+from hermnet.train.sampler import EpochSampler
+from hermnet.train.schedule import LRSchedule
+from hermnet.train.state import rng_state, seed_everything, set_rng_state
+
+# Test hooks (not part of the interface): sleep after each epoch's last.pt, so that a
+# test can kill the process between epochs; dump the first step's reduced gradients.
+_SLEEP_ENV = "HERMNET_TRAIN_EPOCH_SLEEP"
+_GRAD_DUMP_ENV = "HERMNET_TRAIN_DUMP_GRADIENTS"
+_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+class TrainingError(RuntimeError):
+    """Training could not go on (e.g. the loss became NaN)."""
+
+
+@dataclass
+class TrainResult:
+    output: Path
+    epochs_completed: int
+    best_epoch: int
+    best_metric: float
+    finished: bool  # False when stopped by max_time_minutes
+    validation: dict[str, float] = field(default_factory=dict)
+    test: dict[str, float] | None = None
+
+
+def resolve_device(name: str, ctx: DistContext) -> torch.device:
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ConfigError(
+                f"training.device is {name!r} but CUDA is not available to this torch "
+                f"({torch.__version__}); use device: cpu or auto"
+            )
+        if ctx.enabled or name == "cuda":
+            index = ctx.local_rank if ctx.enabled else torch.cuda.current_device()
+            name = f"cuda:{index}"
+        index = int(name.split(":")[1])
+        if index >= torch.cuda.device_count():
+            raise ConfigError(
+                f"training.device is {name!r} but only {torch.cuda.device_count()} GPU(s) exist"
+            )
+        torch.cuda.set_device(index)
+    return torch.device(name)
+
+
+def train(config: "str | os.PathLike | TrainConfig", resume: bool = False) -> TrainResult:
+    """Train a model as configured; see the module docstring. Returns a TrainResult."""
+    cfg = config if isinstance(config, TrainConfig) else load_config(config)
+    wants_cuda = cfg.training.device.startswith("cuda") or (
+        cfg.training.device == "auto" and torch.cuda.is_available()
+    )
+    if wants_cuda and not torch.cuda.is_available():
+        resolve_device(cfg.training.device, DistContext())  # raises the clear error
+    ctx = DistContext.from_env(backend="nccl" if wants_cuda else "gloo")
+    try:
+        return _Trainer(cfg, ctx, resume).run()
+    finally:
+        ctx.close()
+
+
+class _Trainer:
+    def __init__(self, cfg: TrainConfig, ctx: DistContext, resume: bool) -> None:
+        self.cfg = cfg
+        self.ctx = ctx
+        self.opts = cfg.training
+        self.out = Path(cfg.output)
+        self.device = resolve_device(self.opts.device, ctx)
+        if self.opts.num_threads:
+            torch.set_num_threads(self.opts.num_threads)
+        self.dtype = _DTYPES[cfg.model.dtype]
+        self.weights = LossWeights(
+            self.opts.energy_weight, self.opts.force_weight, self.opts.stress_weight
+        )
+        # best.pt and the plateau schedule follow the validation force MAE, or the energy
+        # MAE when forces are not trained.
+        self.best_name = "force_mae" if self.opts.force_weight > 0 else "energy_mae"
+        self.checkpoint = self._check_output(resume)  # before anything is written
+        self.data: TrainingData = load_training_data(cfg, self.dtype)
+        self._build()
+
+    # ---------------------------------------------------------------- setup
+    def _check_output(self, resume: bool) -> dict | None:
+        last = self.out / "last.pt"
+        if not resume:
+            if last.exists():
+                raise ConfigError(
+                    f"output folder {self.out} already holds a run (last.pt); continue it "
+                    "with --resume or choose another output folder"
+                )
+            return None
+        if not last.exists():
+            raise CheckpointError(
+                f"cannot resume: {last} does not exist (start the run without --resume)"
+            )
+        payload = load_checkpoint(last)
+        saved, current = payload["model_config"], self.cfg.model.to_dict()
+        changed = sorted(key for key in current if saved.get(key) != current[key])
+        if changed:
+            raise ConfigError(
+                f"cannot resume {last}: the model section differs from the checkpoint in "
+                f"{changed} (checkpoint: {[saved.get(k) for k in changed]}); restore those "
+                "values or start a new output folder"
+            )
+        return payload
+
+    def _build(self) -> None:
+        opts, ctx = self.opts, self.ctx
+        seed_everything(opts.seed)
+        self.potential: HermNetPotential = build_model(self.cfg.model)
+        if self.checkpoint is None:
+            self._set_energy_reference()
+        self.potential.to(self.device)
+        ctx.broadcast_parameters(self.potential)
+        if ctx.rank > 0:  # different dropout masks on each process
+            torch.manual_seed(opts.seed + 1009 * ctx.rank)
+        self.parameters = [p for p in self.potential.parameters() if p.requires_grad]
+        kind = torch.optim.AdamW if opts.optimizer == "adamw" else torch.optim.Adam
+        self.optimizer = kind(
+            self.parameters, lr=opts.learning_rate, weight_decay=opts.weight_decay
+        )
+        self.ema = (
+            ExponentialMovingAverage(self.potential, opts.ema_decay) if opts.ema_decay > 0 else None
+        )
+        self.eval_potential = self.potential
+        if opts.compile:
+            # torch.compile does not support the double backward of force training, so only
+            # evaluation (a single backward for forces) uses the compiled energy model.
+            self.eval_potential = HermNetPotential(
+                torch.compile(self.potential.model, dynamic=True)
+            )
+
+        self.loader_generator = torch.Generator().manual_seed(opts.seed)
+        self.sampler = EpochSampler(
+            len(self.data.train), opts.seed, True, ctx.rank, ctx.world_size, pad=True
+        )
+        self.train_loader = DataLoader(
+            self.data.train,
+            batch_size=opts.batch_size,
+            sampler=self.sampler,
+            collate_fn=collate,
+            num_workers=opts.num_workers,
+            generator=self.loader_generator,
+        )
+        self.steps_per_epoch = len(self.train_loader)
+        self.schedule = LRSchedule(
+            opts.scheduler,
+            opts.learning_rate,
+            total_steps=opts.epochs * self.steps_per_epoch,
+            warmup_steps=round(opts.warmup_epochs * self.steps_per_epoch),
+            lr_min=opts.lr_min,
+            patience=opts.patience,
+            factor=opts.factor,
+        )
+        self.validation_loader = self._eval_loader(self.data.validation, shard=True)
+
+        self.epoch = 0  # completed epochs
+        self.batches_done = 0  # batches of epoch `self.epoch` already trained
+        self.global_step = 0
+        self.best_metric = math.inf
+        self.best_epoch = 0
+        self.partial_train_sums: dict | None = None
+        if self.checkpoint is not None:
+            self._restore(self.checkpoint)
+            self.checkpoint = None
+
+    def _set_energy_reference(self) -> None:
+        from hermnet.data import fit_reference_energies, force_rms
+
+        structures = self.data.train.structures
+        shift = fit_reference_energies(structures, self.data.type_mapper)
+        scale = force_rms(structures)
+        mean_energy = sum(s.energy for s in structures) / len(structures)
+        self.potential.model.set_energy_reference(shift=shift, scale=scale, mean_energy=mean_energy)
+
+    def _eval_loader(self, dataset, shard: bool) -> DataLoader:
+        rank, world = (self.ctx.rank, self.ctx.world_size) if shard else (0, 1)
+        return DataLoader(
+            dataset,
+            batch_size=self.opts.validation_batch_size or self.opts.batch_size,
+            sampler=EpochSampler(
+                len(dataset), shuffle=False, rank=rank, world_size=world, pad=False
+            ),
+            collate_fn=collate,
+            num_workers=self.opts.num_workers,
+        )
+
+    # ---------------------------------------------------------------- checkpoints
+    def _payload(self) -> dict:
+        """Collective (all processes call it); the result matters on rank 0 only."""
+        rng = self.ctx.all_gather_object(rng_state(self.loader_generator))
+        return {
+            "model_config": self.cfg.model.to_dict(),
+            "model_state": {k: v.detach().clone() for k, v in self.potential.state_dict().items()},
+            "ema_state": self.ema.model_state_dict(self.potential) if self.ema else None,
+            "ema": {"decay": self.ema.decay, "num_updates": self.ema.num_updates}
+            if self.ema
+            else None,
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.schedule.state_dict(),
+            "epoch": self.epoch,
+            "batches_done": self.batches_done,
+            "global_step": self.global_step,
+            "steps_per_epoch": self.steps_per_epoch,
+            "partial_train_sums": self.partial_train_sums,
+            "rng": rng[0],
+            "rng_per_rank": rng,
+            "world_size": self.ctx.world_size,
+            "best_metric": self.best_metric,
+            "best_metric_name": f"validation {self.best_name}",
+            "best_epoch": self.best_epoch,
+            "config": self.cfg.to_dict(),
+            "data_description": self.data.description,
+            "energy_reference": {
+                "shift": self.potential.model.shift.tolist(),
+                "scale": float(self.potential.model.scale),
+                "mean_energy": float(self.potential.model.mean_energy),
+            },
+            "hermnet_version": _version(),
+        }
+
+    def _save(self, name: str, payload: dict | None = None) -> None:
+        payload = payload if payload is not None else self._payload()
+        if self.ctx.is_main:
+            save_checkpoint(self.out / name, payload)
+
+    def _restore(self, payload: dict) -> None:
+        self.potential.load_state_dict(payload["model_state"])
+        self.optimizer.load_state_dict(payload["optimizer"])
+        self.schedule.load_state_dict(payload["scheduler"])
+        if self.ema is not None and payload.get("ema_state") is not None:
+            meta = payload.get("ema") or {"decay": self.ema.decay, "num_updates": 0}
+            self.ema.load_state_dict({**meta, "shadow": payload["ema_state"]})
+            self.ema.decay = self.opts.ema_decay  # the config may change the decay
+        self.epoch = int(payload["epoch"])
+        self.batches_done = int(payload.get("batches_done", 0))
+        self.global_step = int(payload["global_step"])
+        self.best_metric = float(payload["best_metric"])
+        self.best_epoch = int(payload.get("best_epoch", 0))
+        if payload.get("best_metric_name", f"validation {self.best_name}") != (
+            f"validation {self.best_name}"
+        ):  # the loss weights changed what "best" means: start the comparison afresh
+            self.best_metric, self.best_epoch = math.inf, 0
+        self.partial_train_sums = payload.get("partial_train_sums") if self.ctx.is_main else None
+        self.resume_note = ""
+        if payload.get("steps_per_epoch") != self.steps_per_epoch:
+            self.resume_note = (
+                f"note: {payload.get('steps_per_epoch')} steps per epoch in the checkpoint, "
+                f"{self.steps_per_epoch} now (data, batch size or process count changed)"
+            )
+        per_rank = payload.get("rng_per_rank")
+        if per_rank and len(per_rank) == self.ctx.world_size:
+            set_rng_state(per_rank[self.ctx.rank], self.loader_generator)
+        else:
+            set_rng_state(payload["rng"], self.loader_generator)
+            if self.ctx.rank > 0:
+                torch.manual_seed(self.opts.seed + 1009 * self.ctx.rank + self.global_step)
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.schedule.lr(self.global_step)
+
+    # ---------------------------------------------------------------- loop
+    def run(self) -> TrainResult:
+        opts, ctx = self.opts, self.ctx
+        resumed = self.epoch > 0 or self.global_step > 0
+        self.log = RunLog(self.out, ctx.is_main, opts.tensorboard, resume_epoch=self.epoch)
+        if ctx.is_main:
+            (self.out / "config.yaml").write_text(
+                yaml.safe_dump(self.cfg.to_dict(), sort_keys=False)
+            )
+        self.log.message(
+            f"{'resuming at' if resumed else 'training from'} epoch {self.epoch + 1}/{opts.epochs}"
+            f" (step {self.global_step}) on {self.device}"
+            + (f", {ctx.world_size} processes" if ctx.enabled else "")
+            + f"; {self.data.description}"
+        )
+        if getattr(self, "resume_note", ""):
+            self.log.message(self.resume_note)
+        self.start_time = time.monotonic()
+        finished = True
+        val_metrics: dict[str, float] = {}
+        try:
+            while self.epoch < opts.epochs:
+                epoch_start = time.monotonic()
+                train_metrics, stopped = self._train_epoch()
+                if stopped:
+                    finished = False
+                    break
+                val_metrics = self._validate()
+                monitored = val_metrics[self.best_name]
+                self.schedule.epoch_end(monitored, self.global_step)
+                self.epoch += 1
+                self.batches_done = 0
+                self.partial_train_sums = None
+                lr = self.optimizer.param_groups[0]["lr"]
+                seconds = time.monotonic() - epoch_start
+                self.log.epoch(self.epoch, lr, train_metrics, val_metrics, seconds, self._elapsed())
+                self.log.message(
+                    _summary(self.epoch, opts.epochs, lr, train_metrics, val_metrics, seconds)
+                )
+                payload = self._payload()
+                if monitored < self.best_metric:
+                    self.best_metric = monitored
+                    self.best_epoch = self.epoch
+                    payload.update(best_metric=self.best_metric, best_epoch=self.best_epoch)
+                    self._save("best.pt", payload)
+                self._save("last.pt", payload)
+                if self.ctx.broadcast_object(self._time_is_up()):  # rank 0's clock decides
+                    finished = self.epoch >= opts.epochs
+                    if not finished:
+                        self.log.message(
+                            f"max_time_minutes ({opts.max_time_minutes}) reached after epoch "
+                            f"{self.epoch}; last.pt saved, continue with --resume"
+                        )
+                    break
+                if self.epoch < opts.epochs and os.environ.get(_SLEEP_ENV):
+                    time.sleep(float(os.environ[_SLEEP_ENV]))
+            result = TrainResult(
+                output=self.out,
+                epochs_completed=self.epoch,
+                best_epoch=self.best_epoch,
+                best_metric=self.best_metric,
+                finished=finished,
+                validation=val_metrics,
+            )
+            # Plots and test metrics also when max_time_minutes cut the run short: they
+            # describe the best model so far and are redone by a resumed run.
+            result.test = self._finish()
+            return result
+        finally:
+            self.log.close()
+
+    def _elapsed(self) -> float:
+        return time.monotonic() - self.start_time
+
+    def _time_is_up(self) -> bool:
+        limit = self.opts.max_time_minutes
+        return limit is not None and self._elapsed() >= 60.0 * limit
+
+    def _train_epoch(self) -> tuple[dict[str, float], bool]:
+        opts, ctx = self.opts, self.ctx
+        self.potential.train()
+        self.sampler.set_epoch(self.epoch, start=self.batches_done * opts.batch_size)
+        metrics = MetricAccumulator(device=self.device)
+        if self.partial_train_sums is not None:
+            metrics.load_state_dict(self.partial_train_sums)
+        forces_needed = opts.force_weight > 0
+        bar = tqdm(
+            total=self.steps_per_epoch,
+            initial=self.batches_done,
+            desc=f"epoch {self.epoch + 1}/{opts.epochs}",
+            disable=not ctx.is_main,
+            leave=False,
+            dynamic_ncols=True,
+            mininterval=0.5,
+        )
+        running = None
+        stopped = False
+        with bar:
+            for batch in self.train_loader:
+                batch = batch.to(self.device)
+                lr = self.schedule.apply(self.optimizer, self.global_step)
+                counts = LossCounts.of(batch)
+                if ctx.enabled:
+                    counts = LossCounts.from_tensor(
+                        ctx.all_reduce_sum(counts.as_tensor(self.device))
+                    )
+                with_stress = needs_stress(self.weights, batch)
+                out = predict(
+                    self.potential,
+                    batch,
+                    with_stress=with_stress,
+                    training=True,
+                    compute_forces=forces_needed,
+                )
+                loss = compute_loss(out, batch, self.weights, counts)
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                # Across processes: summed gradients, summed loss (each is a share of the
+                # global mean) and a stop flag, in one all-reduce.
+                stop_flag = 1.0 if (ctx.is_main and self._time_is_up()) else 0.0
+                extra = torch.stack(
+                    [loss.detach().double(), loss.new_tensor(stop_flag, dtype=torch.float64)]
+                )
+                extra = all_reduce_gradients(self.parameters, ctx, extra)
+                loss_value, stop = float(extra[0]), bool(extra[1] > 0)
+                self._maybe_dump_gradients()
+                max_norm = opts.grad_clip if opts.grad_clip else math.inf
+                grad_norm = torch.nn.utils.clip_grad_norm_(self.parameters, max_norm)
+                if not (math.isfinite(loss_value) and torch.isfinite(grad_norm)):
+                    raise TrainingError(
+                        f"the loss became {loss_value} (gradient norm {float(grad_norm)}) at "
+                        f"epoch {self.epoch + 1}, step {self.global_step + 1}: training diverged. "
+                        f"Lower training.learning_rate (now {opts.learning_rate:g}, try "
+                        f"{opts.learning_rate / 10:g}) or set training.grad_clip; "
+                        f"last.pt holds the last good state"
+                    )
+                self.optimizer.step()
+                if self.ema is not None:
+                    self.ema.update(self.potential)
+                self.global_step += 1
+                self.batches_done += 1
+                # loss_value is the global batch's loss; weighted by structures it averages right.
+                metrics.update(out, batch, torch.tensor(loss_value, dtype=torch.float64))
+                running = loss_value if running is None else 0.9 * running + 0.1 * loss_value
+                bar.update(1)
+                if (
+                    self.global_step % opts.log_every == 0
+                    or self.batches_done == self.steps_per_epoch
+                ):
+                    so_far = metrics.compute()  # this process's share of the epoch
+                    bar.set_postfix(
+                        loss=f"{running:.4g}",
+                        E_meV=f"{1000 * so_far['energy_mae']:.3g}",
+                        F_meV=f"{1000 * so_far['force_mae']:.3g}",
+                        lr=f"{lr:.2e}",
+                        refresh=False,
+                    )
+                    self.log.step(self.global_step, loss_value, lr)
+                checkpoint_now = (
+                    opts.checkpoint_every and self.global_step % opts.checkpoint_every == 0
+                )
+                if (stop or checkpoint_now) and self.batches_done < self.steps_per_epoch:
+                    self._save_mid_epoch(metrics)
+                if stop and self.batches_done < self.steps_per_epoch:
+                    self.log.message(
+                        f"max_time_minutes ({opts.max_time_minutes}) reached in epoch "
+                        f"{self.epoch + 1} at step {self.global_step}; last.pt saved, continue "
+                        "with --resume"
+                    )
+                    stopped = True
+                    break
+        reduced = MetricAccumulator(device=self.device)
+        reduced.sums.copy_(ctx.all_reduce_sum(metrics.sums.clone()))
+        return reduced.compute(), stopped
+
+    def _save_mid_epoch(self, metrics: MetricAccumulator) -> None:
+        sums = self.ctx.all_reduce_sum(metrics.sums.clone()).cpu()
+        self.partial_train_sums = {"sums": sums}
+        self._save("last.pt")
+        self.partial_train_sums = None
+
+    def _maybe_dump_gradients(self) -> None:
+        path = os.environ.get(_GRAD_DUMP_ENV)
+        if path and self.global_step == 0 and self.ctx.is_main:
+            grads = {
+                name: (p.grad.detach().cpu().clone() if p.grad is not None else None)
+                for name, p in self.potential.named_parameters()
+            }
+            torch.save(grads, path)
+
+    def _validate(self) -> dict[str, float]:
+        if self.ema is not None:
+            with self.ema.average_parameters(self.potential):
+                metrics, _ = evaluate(
+                    self.eval_potential, self.validation_loader, self.device, self.weights
+                )
+        else:
+            metrics, _ = evaluate(
+                self.eval_potential, self.validation_loader, self.device, self.weights
+            )
+        self.ctx.all_reduce_sum(metrics.sums)
+        return metrics.compute()
+
+    # ---------------------------------------------------------------- end of run
+    def _finish(self) -> dict[str, float] | None:
+        """Rank 0: parity plots and test metrics with the best weights, learning curve."""
+        if not self.ctx.is_main:
+            return None
+        from hermnet.train.plots import learning_curve, parity_plot
+
+        best = self.out / "best.pt"
+        payload = load_checkpoint(best) if best.exists() else None
+        potential = build_model(ModelConfig(**self.cfg.model.to_dict())).to(self.device)
+        if payload is not None:
+            state = (
+                payload["ema_state"]
+                if payload.get("ema_state") is not None
+                else payload["model_state"]
+            )
+            potential.load_state_dict(state)
+        else:
+            potential.load_state_dict(self.potential.state_dict())
+        loader = self._eval_loader(self.data.validation, shard=False)
+        _, arrays = evaluate(potential, loader, self.device, self.weights, collect=True)
+        parity_plot(
+            arrays["energy_per_atom_pred"],
+            arrays["energy_per_atom_ref"],
+            self.out / "parity_energy.png",
+            f"validation energy per atom (best epoch {self.best_epoch})",
+            "eV/atom",
+        )
+        parity_plot(
+            arrays["forces_pred"],
+            arrays["forces_ref"],
+            self.out / "parity_forces.png",
+            f"validation force components (best epoch {self.best_epoch})",
+            "eV/Å",
+        )
+        learning_curve(self.log.csv_path, self.out / "learning_curve.png")
+        test_metrics = None
+        if self.data.test is not None:
+            sums, _ = evaluate(
+                potential, self._eval_loader(self.data.test, shard=False), self.device, self.weights
+            )
+            test_metrics = sums.compute()
+            finite = {k: (v if math.isfinite(v) else None) for k, v in test_metrics.items()}
+            (self.out / "test_metrics.json").write_text(json.dumps(finite, indent=2) + "\n")
+            self.log.message(
+                "test (best model): "
+                + ", ".join(f"{k} {v:.4g}" for k, v in test_metrics.items() if math.isfinite(v))
+            )
+        self.log.message(
+            f"done: best validation {self.best_name} {self.best_metric:.4g} at epoch "
+            f"{self.best_epoch}; files in {self.out}"
+        )
+        return test_metrics
+
+
+def _summary(epoch: int, epochs: int, lr: float, train: dict, val: dict, seconds: float) -> str:
+    def milli(value: float) -> str:
+        return f"{1000 * value:.2f}" if math.isfinite(value) else "-"
+
+    return (
+        f"epoch {epoch}/{epochs} lr {lr:.2e} | train loss {train['loss']:.4g} "
+        f"E {milli(train['energy_mae'])} meV/atom F {milli(train['force_mae'])} meV/Å | "
+        f"val E MAE {milli(val['energy_mae'])} meV/atom F MAE {milli(val['force_mae'])} meV/Å "
+        f"(RMSE {milli(val['force_rmse'])}) | {seconds:.1f}s"
+    )
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("hermnet")
+    except Exception:
+        return "unknown"

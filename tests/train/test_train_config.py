@@ -1,0 +1,155 @@
+"""Training config: keys, types, values, paths; nothing is written when it is wrong."""
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from hermnet.cli.main import main
+from hermnet.data import DataError
+from hermnet.model.checkpoint import CheckpointError
+from hermnet.train import ConfigError, TrainConfig, load_config, train
+from tests.train.conftest import tiny_config, write_config
+
+BASE = {
+    "model": {"elements": ["Cu", "Ni"], "features": 16},
+    "data": {"train": ["data/*.xyz"]},
+}
+
+
+def from_dict(raw: dict, base: str = "/configs") -> TrainConfig:
+    return TrainConfig.from_dict(raw, base_dir=base, source=f"{base}/cfg.yaml")
+
+
+def with_section(section: str, **values) -> dict:
+    raw = {key: dict(value) for key, value in BASE.items()}
+    raw.setdefault(section, {}).update(values)
+    return raw
+
+
+def test_defaults_and_relative_paths():
+    cfg = from_dict({**BASE, "training": {"learning_rate": "1e-3"}, "output": "runs/a"})
+    assert cfg.data.train == ["/configs/data/*.xyz"]  # relative to the config, glob kept
+    assert cfg.data.validation_fraction == 0.05
+    assert cfg.output == Path("/configs/runs/a")
+    assert cfg.training.learning_rate == 1e-3  # YAML 1.1 reads 1e-3 as a string
+    assert (cfg.training.epochs, cfg.training.batch_size, cfg.training.scheduler) == (
+        100,
+        16,
+        "cosine",
+    )
+    assert cfg.model.features == 16 and cfg.model.variant == "vertex"
+    assert TrainConfig.from_dict(cfg.to_dict(), base_dir="/elsewhere").data.train == cfg.data.train
+
+
+@pytest.mark.parametrize(
+    ("raw", "words"),
+    [
+        (
+            with_section("training", learning_rat=1e-3),
+            ["learning_rat", "training", "learning_rate"],
+        ),
+        (with_section("model", featurs=8), ["featurs", "model", "features"]),
+        (with_section("data", validaton=["a.xyz"]), ["validaton", "data", "validation"]),
+        ({**BASE, "trainig": {}}, ["trainig", "top level", "training"]),
+    ],
+)
+def test_unknown_key_is_named_with_suggestion(raw, words):
+    with pytest.raises(ConfigError) as info:
+        from_dict(raw)
+    message = str(info.value)
+    for word in words:
+        assert word in message
+    assert "did you mean" in message
+
+
+@pytest.mark.parametrize(
+    ("section", "values", "words"),
+    [
+        ("training", {"batch_size": "many"}, ["training.batch_size", "integer"]),
+        ("training", {"epochs": 2.5}, ["training.epochs", "integer"]),
+        ("training", {"compile": "yes"}, ["training.compile", "true or false"]),
+        ("training", {"epochs": 0}, ["training.epochs", "positive"]),
+        ("training", {"ema_decay": 1.5}, ["training.ema_decay"]),
+        ("training", {"scheduler": "cosin"}, ["training.scheduler", "cosine"]),
+        ("training", {"device": "gpu"}, ["training.device"]),
+        ("training", {"force_weight": -1}, ["training.force_weight"]),
+        ("model", {"variant": "vertx"}, ["model.variant"]),
+        ("model", {"features": "big"}, ["model.features", "integer"]),
+        ("data", {"validation_fraction": 1.5}, ["validation_fraction"]),
+        ("data", {"validation": ["v.xyz"], "validation_fraction": 0.1}, ["not both"]),
+        ("data", {"train": []}, ["data.train"]),
+    ],
+)
+def test_bad_value_is_explained(section, values, words):
+    with pytest.raises(ConfigError) as info:
+        from_dict(with_section(section, **values))
+    for word in words:
+        assert word in str(info.value)
+
+
+def test_yaml_file_errors(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "missing.yaml")
+    (tmp_path / "bad.yaml").write_text("model: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(tmp_path / "bad.yaml")
+    (tmp_path / "list.yaml").write_text("- 1\n- 2\n")
+    with pytest.raises(ConfigError, match="mapping"):
+        load_config(tmp_path / "list.yaml")
+
+
+def test_config_error_writes_nothing_and_cli_exits_2(tmp_path, capsys):
+    raw = tiny_config(Path("x.npz"))
+    raw["training"]["learning_rat"] = 1.0
+    path = write_config(tmp_path, raw)
+    assert main(["train", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("hermnet: error: unknown key 'learning_rat'")
+    assert "Traceback" not in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_missing_data_file_writes_nothing(tmp_path):
+    path = write_config(tmp_path, tiny_config(tmp_path / "nowhere.npz"))
+    with pytest.raises(DataError, match="nowhere.npz"):
+        train(path)
+    assert not (tmp_path / "run").exists()
+
+
+def test_glob_matching_nothing(tmp_path):
+    path = write_config(tmp_path, tiny_config(Path("no_such_folder/*.extxyz")))
+    with pytest.raises(DataError, match="matches no file"):
+        train(path)
+    assert not (tmp_path / "run").exists()
+
+
+def test_empty_dataset_writes_nothing(tmp_path):
+    (tmp_path / "empty.extxyz").write_text("")
+    path = write_config(tmp_path, tiny_config(Path("empty.extxyz")))
+    with pytest.raises(DataError):
+        train(path)
+    assert not (tmp_path / "run").exists()
+
+
+def test_element_missing_from_model(tmp_path, ethanol_file):
+    raw = tiny_config(ethanol_file)
+    raw["model"]["elements"] = ["H", "C"]
+    with pytest.raises(DataError, match=r"\['O'\]"):
+        train(write_config(tmp_path, raw))
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_cuda_requested_without_cuda(tmp_path):
+    raw = tiny_config(Path("x.npz"), device="cuda")
+    with pytest.raises(ConfigError, match="CUDA is not available"):
+        train(write_config(tmp_path, raw))
+    assert not (tmp_path / "run").exists()
+
+
+def test_resume_without_checkpoint(tmp_path):
+    path = write_config(tmp_path, tiny_config(Path("x.npz")))
+    with pytest.raises(CheckpointError, match="last.pt does not exist"):
+        train(path, resume=True)
+    assert main(["train", str(path), "--resume"]) == 2
