@@ -1,0 +1,78 @@
+// An exported HermNet model (TorchScript + metadata) behind a torch-free interface.
+// The pybind11 module and the LAMMPS pair style both call the model through this class.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hermnet/error.hpp"
+#include "hermnet/metadata.hpp"
+
+namespace hermnet {
+
+// One graph in the contract of hermnet/export/keys.py. Pointers are borrowed for the
+// duration of compute(); the core converts to the model dtype on the model device.
+struct Inputs {
+  const double* positions = nullptr;  // n_all * 3, Å
+  const int64_t* types = nullptr;     // n_all
+  int64_t n_all = 0;
+  const int64_t* centers = nullptr;    // E
+  const int64_t* neighbors = nullptr;  // E
+  const double* shifts = nullptr;      // E * 3, Å (zero for explicit ghosts)
+  int64_t n_edges = 0;
+  int64_t n_local = -1;  // atoms with index < n_local contribute energy; -1: all
+};
+
+struct Request {
+  bool forces = true;
+  bool virial = false;
+  bool atomic_virial = false;
+};
+
+// float64 results; vectors are empty when not requested.
+struct Outputs {
+  double energy = 0.0;                // eV, local atoms only
+  std::vector<double> atomic_energy;  // n_local, eV
+  std::vector<double> forces;         // n_all * 3, eV/Å
+  std::array<double, 9> virial{};     // eV (valid when requested)
+  std::vector<double> atomic_virial;  // n_all * 9, eV
+};
+
+struct SelfCheckResult {
+  bool passed = false;
+  std::string report;  // one line per problem, or the max deviations when passed
+};
+
+class Model {
+ public:
+  // device: "cpu", "cuda" or "cuda:N". Throws hermnet::Error for a file that is not an
+  // exported HermNet model, a newer format version, missing metadata, or a bad device.
+  explicit Model(const std::string& path, const std::string& device = "cpu");
+  ~Model();
+  Model(Model&&) noexcept;
+  Model& operator=(Model&&) noexcept;
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+
+  const Metadata& metadata() const;
+  std::string device() const;
+  const std::string& path() const;
+
+  Outputs compute(const Inputs& inputs, const Request& request = {}) const;
+
+  // Rebuild the stored frame's graph with build_neighbor_list, evaluate, compare.
+  SelfCheckResult self_check() const;
+
+  // Type index of each atomic number; throws for elements the model does not know.
+  std::vector<int64_t> types_of(const std::vector<int>& atomic_numbers) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace hermnet

@@ -1,0 +1,188 @@
+// The only file of the core that includes torch: loading, device placement and compute.
+#include "hermnet/model.hpp"
+
+#include <caffe2/serialize/inline_container.h>
+#include <torch/csrc/jit/runtime/graph_executor.h>
+#include <torch/cuda.h>
+#include <torch/script.h>
+
+#include <cstring>
+#include <fstream>
+#include <map>
+
+#include "hermnet/keys.hpp"
+
+namespace hermnet {
+
+struct Model::Impl {
+  std::string path;
+  Metadata metadata;
+  torch::Device device{torch::kCPU};
+  torch::Dtype dtype = torch::kFloat64;
+  mutable torch::jit::Module module;
+};
+
+namespace {
+
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+std::string read_metadata_record(const std::string& path) {
+  if (!std::ifstream(path).good()) throw Error(path + " does not exist or is not readable");
+  try {
+    caffe2::serialize::PyTorchStreamReader reader(path);
+    const std::string record = std::string("extra/") + keys::METADATA_FILE;
+    if (!reader.hasRecord(record)) {
+      throw Error(path + " is not an exported HermNet model: it has no " + keys::METADATA_FILE +
+                  "; create one from a training checkpoint with `hermnet export CHECKPOINT -o "
+                  "model.pt`");
+    }
+    auto [data, size] = reader.getRecord(record);
+    return std::string(static_cast<const char*>(data.get()), size);
+  } catch (const c10::Error& err) {
+    throw Error(path +
+                " is not a TorchScript archive (it may be truncated, or not a model file): " +
+                first_line(err.what_without_backtrace()));
+  }
+}
+
+torch::Device parse_device(const std::string& name) {
+  std::optional<torch::Device> device;
+  try {
+    device = torch::Device(name);
+  } catch (const c10::Error&) {
+    throw Error("unknown device '" + name + "'; use cpu, cuda or cuda:N");
+  }
+  if (device->is_cuda()) {
+    const auto count = torch::cuda::device_count();
+    if (!torch::cuda::is_available() || count == 0) {
+      throw Error("device '" + name +
+                  "' requested, but this libtorch sees no CUDA GPU (CPU-only "
+                  "build, or no GPU visible); use cpu");
+    }
+    if (device->has_index() && device->index() >= static_cast<int>(count)) {
+      throw Error("device '" + name + "' requested, but only " + std::to_string(count) +
+                  " CUDA device(s) are visible");
+    }
+    if (!device->has_index()) device = torch::Device(torch::kCUDA, 0);
+  } else if (!device->is_cpu()) {
+    throw Error("device '" + name + "' is not supported; use cpu, cuda or cuda:N");
+  }
+  return *device;
+}
+
+void copy_out(const torch::Tensor& t, std::vector<double>& out) {
+  const torch::Tensor c = t.detach().to(torch::kCPU, torch::kFloat64).contiguous();
+  out.resize(static_cast<size_t>(c.numel()));
+  if (!out.empty()) std::memcpy(out.data(), c.data_ptr<double>(), out.size() * sizeof(double));
+}
+
+}  // namespace
+
+Model::Model(const std::string& path, const std::string& device) : impl_(new Impl) {
+  impl_->path = path;
+  impl_->metadata = Metadata::parse(read_metadata_record(path), path);
+  impl_->device = parse_device(device);
+  impl_->dtype = impl_->metadata.dtype == "float32" ? torch::kFloat32 : torch::kFloat64;
+  try {
+    impl_->module = torch::jit::load(path, impl_->device);
+  } catch (const c10::Error& err) {
+    throw Error(path + ": TorchScript could not load the model: " +
+                first_line(err.what_without_backtrace()));
+  }
+  impl_->module.eval();
+}
+
+Model::~Model() = default;
+Model::Model(Model&&) noexcept = default;
+Model& Model::operator=(Model&&) noexcept = default;
+
+const Metadata& Model::metadata() const { return impl_->metadata; }
+std::string Model::device() const { return impl_->device.str(); }
+const std::string& Model::path() const { return impl_->path; }
+
+std::vector<int64_t> Model::types_of(const std::vector<int>& atomic_numbers) const {
+  std::map<int, int64_t> index;
+  const auto& known = impl_->metadata.atomic_numbers;
+  for (size_t t = 0; t < known.size(); ++t) index[known[t]] = static_cast<int64_t>(t);
+  std::vector<int64_t> types;
+  types.reserve(atomic_numbers.size());
+  for (int z : atomic_numbers) {
+    auto it = index.find(z);
+    if (it == index.end()) {
+      std::string names;
+      for (const auto& e : impl_->metadata.elements) names += (names.empty() ? "" : ", ") + e;
+      throw Error("atomic number " + std::to_string(z) + " is not among the model's elements [" +
+                  names + "]");
+    }
+    types.push_back(it->second);
+  }
+  return types;
+}
+
+Outputs Model::compute(const Inputs& in, const Request& request) const {
+  const int64_t n_local = in.n_local < 0 ? in.n_all : in.n_local;
+  if (in.n_all < 0 || in.n_edges < 0 || n_local > in.n_all) {
+    throw Error("compute: need 0 <= n_local <= n_all and n_edges >= 0");
+  }
+  const int64_t n_types = static_cast<int64_t>(impl_->metadata.elements.size());
+  for (int64_t i = 0; i < in.n_all; ++i) {
+    if (in.types[i] < 0 || in.types[i] >= n_types) {
+      throw Error("compute: atom " + std::to_string(i) + " has type " +
+                  std::to_string(in.types[i]) + ", outside 0.." + std::to_string(n_types - 1));
+    }
+  }
+  for (int64_t e = 0; e < in.n_edges; ++e) {
+    if (in.centers[e] < 0 || in.centers[e] >= in.n_all || in.neighbors[e] < 0 ||
+        in.neighbors[e] >= in.n_all) {
+      throw Error("compute: edge " + std::to_string(e) + " refers to an atom outside 0..n_all-1");
+    }
+  }
+
+  // The model differentiates w.r.t. edge vectors: grad mode must be on whatever the caller's
+  // thread-local state (a Python caller inside torch.no_grad() shares it with us).
+  torch::AutoGradMode grad_mode(true);
+  const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
+  const auto i64 = torch::TensorOptions().dtype(torch::kInt64);
+  const auto on_device = torch::TensorOptions().device(impl_->device);
+  auto borrow = [](const void* p, at::IntArrayRef shape, const torch::TensorOptions& o) {
+    // from_blob needs a valid pointer; an empty graph (no edges) may pass none.
+    if (p == nullptr || c10::multiply_integers(shape) == 0) return torch::empty(shape, o);
+    return torch::from_blob(const_cast<void*>(p), shape, o);
+  };
+  const torch::Tensor positions =
+      borrow(in.positions, {in.n_all, 3}, f64).to(impl_->device, impl_->dtype);
+  const torch::Tensor types = borrow(in.types, {in.n_all}, i64).to(impl_->device);
+  const torch::Tensor edge_index =
+      torch::stack({borrow(in.centers, {in.n_edges}, i64), borrow(in.neighbors, {in.n_edges}, i64)})
+          .to(on_device.dtype(torch::kInt64));
+  const torch::Tensor shifts =
+      borrow(in.shifts, {in.n_edges, 3}, f64).to(impl_->device, impl_->dtype);
+
+  // On CPU the profiling executor's specialisations gain nothing measurable (no CPU fuser)
+  // but cost ~30% per call on small graphs (bench/cpp_vs_python.py); on CUDA its fusions
+  // pay. The flag is thread-local, so other TorchScript users in the process are untouched.
+  torch::jit::GraphOptimizerEnabledGuard optimize(impl_->device.is_cuda());
+  c10::IValue result;
+  try {
+    result = impl_->module.forward({positions, types, edge_index, shifts, n_local, request.forces,
+                                    request.virial, request.atomic_virial});
+  } catch (const c10::Error& err) {
+    throw Error("the model failed on this input: " + first_line(err.what_without_backtrace()));
+  }
+  const auto dict = result.toGenericDict();
+  auto get = [&](const char* key) { return dict.at(c10::IValue(key)).toTensor(); };
+
+  Outputs out;
+  out.energy = get(keys::ENERGY).detach().to(torch::kCPU, torch::kFloat64).item<double>();
+  copy_out(get(keys::ATOMIC_ENERGY), out.atomic_energy);
+  if (request.forces) copy_out(get(keys::FORCES), out.forces);
+  if (request.virial) {
+    std::vector<double> v;
+    copy_out(get(keys::VIRIAL), v);
+    std::copy(v.begin(), v.end(), out.virial.begin());
+  }
+  if (request.atomic_virial) copy_out(get(keys::ATOMIC_VIRIAL), out.atomic_virial);
+  return out;
+}
+
+}  // namespace hermnet
