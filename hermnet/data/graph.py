@@ -22,7 +22,7 @@ class AtomicGraph:
     edge_shift: torch.Tensor  # (E, 3) float, Å; d_ij = r_j - r_i + shift
     cell: torch.Tensor  # (3, 3) float, rows are cell vectors (zeros if open)
     pbc: torch.Tensor  # (3,) bool
-    energy: torch.Tensor | None = None  # () float, eV
+    energy: torch.Tensor | None = None  # () float64, eV
     forces: torch.Tensor | None = None  # (n, 3) float, eV/Å
     stress: torch.Tensor | None = None  # (3, 3) float, eV/Å^3, ASE sign
     source: str = "<memory>"
@@ -61,7 +61,11 @@ class AtomicGraph:
             edge_shift=floats(edge_shift),
             cell=floats(structure.cell),
             pbc=torch.as_tensor(structure.pbc, dtype=torch.bool),
-            energy=floats(structure.energy),
+            # Total energies (up to 1e5 eV) need float64 for meV resolution, whatever the
+            # model dtype; the model's energies are float64 too.
+            energy=None
+            if structure.energy is None
+            else torch.tensor(structure.energy, dtype=torch.float64),
             forces=floats(structure.forces),
             stress=floats(structure.stress),
             source=structure.source,

@@ -35,12 +35,7 @@ def _subset(structures: list[Structure], limit: int | None, seed: int) -> list[S
 
 
 def _dataset(structures: list[Structure], mapper: TypeMapper, cutoff: float, dtype) -> GraphDataset:
-    dataset = GraphDataset(structures, mapper, cutoff, dtype)
-    # Total energies (up to 1e5 eV) need float64 at meV resolution, whatever the model dtype.
-    for graph, structure in zip(dataset.graphs, dataset.structures, strict=True):
-        if structure.energy is not None:
-            graph.energy = torch.tensor(structure.energy, dtype=torch.float64)
-    return dataset
+    return GraphDataset(structures, mapper, cutoff, dtype)
 
 
 def _describe(paths: list[str] | None, structures: list[Structure]) -> str:
