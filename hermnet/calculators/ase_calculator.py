@@ -1,14 +1,12 @@
 """ASE calculator over a trained HermNet checkpoint or an exported model."""
 
-import numpy as np
 import torch
 from ase.calculators.calculator import Calculator, all_changes
 from ase.stress import full_3x3_to_voigt_6_stress
 
 from hermnet import keys
-from hermnet.data.neighbors import build_graph
 from hermnet.model.checkpoint import load_potential
-from hermnet.model.potential import stress_from_virial
+from hermnet.model.potential import evaluate_structure, stress_from_virial
 
 BACKENDS = ("python", "cpp")
 
@@ -69,20 +67,12 @@ class HermNetCalculator(Calculator):
             return
         atoms = self.atoms
         periodic = bool(atoms.pbc.any())
-        edge_index, shift = build_graph(atoms.positions, atoms.cell.array, atoms.pbc, self.cutoff)
-
-        def tensor(x, dtype=self.dtype):
-            return torch.as_tensor(np.ascontiguousarray(x), dtype=dtype, device=self.device)
-
-        out = self.potential(
-            tensor(atoms.positions),
+        out = evaluate_structure(
+            self.potential,
+            atoms.positions,
             self._types(atoms),
-            tensor(edge_index, torch.long),
-            tensor(shift),
-            torch.zeros(len(atoms), dtype=torch.long, device=self.device),
-            1,
-            cell=tensor(atoms.cell.array).unsqueeze(0),
-            compute_forces=True,
+            atoms.cell.array,
+            atoms.pbc,
             compute_virial=periodic,
         )
         energy = float(out[keys.ENERGY][0])

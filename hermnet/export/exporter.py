@@ -10,14 +10,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hermnet.data.neighbors import build_graph
 from hermnet.data.structure import Structure
 from hermnet.export import keys
 from hermnet.export.errors import ExportError
 from hermnet.export.module import DeployedHermNet
 from hermnet.export.selfcheck import TOLERANCES
 from hermnet.model import ModelConfig, build_model
-from hermnet.model.potential import HermNetPotential
+from hermnet.model.potential import HermNetPotential, evaluate_structure
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -111,17 +110,8 @@ def self_check_frame(potential: HermNetPotential, config: ModelConfig, frame: St
             f"(elements {config.elements}) does not know; pick a frame from the training data"
         )
     types = np.array([index[int(z)] for z in frame.numbers], dtype=np.int64)
-    edge_index, edge_shift = build_graph(frame.positions, frame.cell, frame.pbc, config.cutoff)
-    dtype = DTYPES[config.dtype]
-    out = potential(
-        torch.tensor(frame.positions, dtype=dtype),
-        torch.as_tensor(types),
-        torch.as_tensor(edge_index),
-        torch.tensor(edge_shift, dtype=dtype),
-        torch.zeros(len(types), dtype=torch.long),
-        1,
-        compute_forces=True,
-        compute_virial=True,
+    out = evaluate_structure(
+        potential, frame.positions, types, frame.cell, frame.pbc, compute_virial=True
     )
 
     def plain(x: torch.Tensor) -> list:

@@ -119,3 +119,38 @@ def stress_from_virial(virial: torch.Tensor, cell: torch.Tensor) -> torch.Tensor
     volume = torch.linalg.det(cell).abs().to(virial.dtype)
     inv = torch.where(volume > 0, 1.0 / volume, torch.zeros_like(volume))
     return -virial.transpose(1, 2) * inv.view(-1, 1, 1)
+
+
+def evaluate_structure(
+    potential: HermNetPotential,
+    positions,
+    types,
+    cell,
+    pbc,
+    compute_virial: bool = False,
+    compute_atomic_virial: bool = False,
+) -> dict[str, torch.Tensor]:
+    """One structure (numpy or lists: positions (n, 3) Å, type indices, cell, pbc) through
+    `potential`, with the graph built by hermnet.data.build_graph on the potential's
+    device and dtype. Stress is included whenever the virial is."""
+    import numpy as np
+
+    from hermnet.data.neighbors import build_graph
+
+    reference = next(potential.parameters())
+    device, dtype = reference.device, reference.dtype
+    positions = np.ascontiguousarray(positions, dtype=np.float64)
+    cell = np.ascontiguousarray(cell, dtype=np.float64)
+    edge_index, edge_shift = build_graph(positions, cell, pbc, potential.model.cutoff)
+    return potential(
+        torch.as_tensor(positions, dtype=dtype, device=device),
+        torch.as_tensor(np.asarray(types), dtype=torch.long, device=device),
+        torch.as_tensor(edge_index, device=device),
+        torch.as_tensor(edge_shift, dtype=dtype, device=device),
+        torch.zeros(len(positions), dtype=torch.long, device=device),
+        1,
+        cell=torch.as_tensor(cell, dtype=dtype, device=device).unsqueeze(0),
+        compute_forces=True,
+        compute_virial=compute_virial or compute_atomic_virial,
+        compute_atomic_virial=compute_atomic_virial,
+    )

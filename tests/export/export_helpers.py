@@ -8,7 +8,7 @@ from hermnet.data.neighbors import build_graph
 from hermnet.data.structure import Structure
 from hermnet.export import export_potential
 from hermnet.model import ModelConfig
-from tests.model.helpers import ELEMENTS, alloy, tiny_potential
+from tests.model.helpers import ELEMENTS, alloy, evaluate, tiny_potential
 
 # tiny_potential's hyper-parameters (features=8, radial_basis=6, layers=2, cutoff=3.5)
 TINY = dict(features=8, radial_basis=6, layers=2, cutoff=3.5, dtype="float64")
@@ -44,19 +44,8 @@ def graph(atoms: Atoms, cutoff: float):
 
 def eager_outputs(potential, atoms: Atoms) -> dict[str, np.ndarray]:
     """The Python model (HermNetPotential) in the contract's shapes, float64 numpy."""
-    types, edge_index, edge_shift = graph(atoms, potential.model.cutoff)
-    dtype = next(potential.parameters()).dtype
-    out = potential(
-        torch.tensor(atoms.positions, dtype=dtype),
-        torch.as_tensor(types),
-        torch.as_tensor(edge_index),
-        torch.tensor(edge_shift, dtype=dtype),
-        torch.zeros(len(atoms), dtype=torch.long),
-        1,
-        compute_virial=True,
-        compute_atomic_virial=True,
-    )
-    out = {k: v.detach().double().numpy() for k, v in out.items()}
+    out = evaluate(potential, atoms, atomic_virial=True)
+    out = {k: v.double().numpy() for k, v in out.items() if k != "stress"}
     out["virial"] = out["virial"][0]
     return out
 
