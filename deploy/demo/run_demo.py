@@ -61,6 +61,9 @@ def write_config(out: Path, data: Path, minutes: float) -> Path:
             "ema_decay": 0.99,
             "seed": 0,
             "device": "cpu",
+            # One thread: batches of 8 small molecules gain little from a second one, and
+            # two threads on a busy 2-core machine can run 100x slower (spinning waits).
+            "num_threads": 1,
             "max_time_minutes": minutes,
         },
         "output": str(out / "run"),
