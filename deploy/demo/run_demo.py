@@ -75,16 +75,25 @@ def write_config(out: Path, data: Path, minutes: float) -> Path:
 
 def run_md(checkpoint: Path, data: Path, steps: int = 2000) -> dict:
     """NVE with the trained model from a test frame: total-energy drift per atom."""
+    import torch
     from ase import Atoms, units
-    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
+    from ase.md import velocitydistribution
     from ase.md.verlet import VelocityVerlet
 
     from hermnet.calculators import HermNetCalculator
 
+    torch.set_num_threads(1)  # a 9-atom molecule: threads only add synchronisation
+
     npz = np.load(data / "rmd17" / "rmd17_ethanol_test_01.npz")
     atoms = Atoms(numbers=npz["nuclear_charges"], positions=npz["coords"][0])
     atoms.calc = HermNetCalculator(model=str(checkpoint))
-    MaxwellBoltzmannDistribution(atoms, temperature_K=300, rng=np.random.default_rng(0))
+    # thermalize_momenta replaces MaxwellBoltzmannDistribution from ASE 3.29 on.
+    thermalize = getattr(
+        velocitydistribution,
+        "thermalize_momenta",
+        velocitydistribution.MaxwellBoltzmannDistribution,
+    )
+    thermalize(atoms, temperature_K=300, rng=np.random.default_rng(0))
     dyn = VelocityVerlet(atoms, timestep=0.5 * units.fs)
     energies = []
     dyn.attach(lambda: energies.append(atoms.get_total_energy()), interval=10)
