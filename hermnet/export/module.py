@@ -13,7 +13,7 @@ from torch import nn
 
 from hermnet.export import keys
 from hermnet.model.hermnet import HermNet
-from hermnet.model.potential import edge_derivatives
+from hermnet.model.potential import edge_derivatives, edge_vectors
 
 
 class DeployedHermNet(nn.Module):
@@ -37,12 +37,9 @@ class DeployedHermNet(nn.Module):
         n_all = positions.shape[0]
         if n_local < 0 or n_local > n_all:
             raise ValueError("n_local must lie in [0, number of atoms]")
-        center, neighbor = edge_index[0], edge_index[1]
-        edge_vec = positions.index_select(0, neighbor) - positions.index_select(0, center)
-        edge_vec = edge_vec + edge_shift
+        center = edge_index[0]
         need_grad = compute_forces or compute_virial or compute_atomic_virial
-        if need_grad:
-            edge_vec = edge_vec.detach().requires_grad_(True)
+        edge_vec = edge_vectors(positions, edge_index, edge_shift, need_grad)
         batch = torch.zeros(n_all, dtype=torch.long, device=positions.device)
         _, atomic = self.model(edge_vec, types, edge_index, batch, 1)
         atomic = atomic[:n_local]

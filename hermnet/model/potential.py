@@ -35,11 +35,9 @@ class HermNetPotential(nn.Module):
         compute_atomic_virial: bool = False,
         create_graph: bool = False,
     ) -> dict[str, torch.Tensor]:
-        center, neighbor = edge_index[0], edge_index[1]
-        edge_vec = positions[neighbor] - positions[center] + edge_shift
+        center = edge_index[0]
         need_grad = compute_forces or compute_virial or compute_atomic_virial
-        if need_grad:
-            edge_vec = edge_vec.detach().requires_grad_(True)
+        edge_vec = edge_vectors(positions, edge_index, edge_shift, need_grad)
         energy, atomic = self.model(edge_vec, types, edge_index, batch, num_graphs)
         out: dict[str, torch.Tensor] = {keys.ENERGY: energy}
         if atomic.numel() > 0:
@@ -66,6 +64,18 @@ class HermNetPotential(nn.Module):
             # autograd.grad has freed the graph: the outputs are plain values now.
             out = {key: value.detach() for key, value in out.items()}
         return out
+
+
+def edge_vectors(
+    positions: torch.Tensor, edge_index: torch.Tensor, edge_shift: torch.Tensor, need_grad: bool
+) -> torch.Tensor:
+    """d_e = r_j - r_i + shift_e; a fresh leaf that requires grad when derivatives follow."""
+    center, neighbor = edge_index[0], edge_index[1]
+    edge_vec = positions.index_select(0, neighbor) - positions.index_select(0, center)
+    edge_vec = edge_vec + edge_shift
+    if need_grad:
+        edge_vec = edge_vec.detach().requires_grad_(True)
+    return edge_vec
 
 
 def edge_derivatives(
