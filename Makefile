@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 TORCH_VERSION := 2.13.0
 STAMP := $(VENV)/.hermnet-installed
 
-.PHONY: demo test test-fast lint venv clean
+.PHONY: demo demo-rmd17 test test-fast lint venv clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,13 @@ $(STAMP): $(PY) pyproject.toml CMakeLists.txt
 
 venv: $(STAMP)
 
+# MEAM-teacher CoCrFeNi data -> training -> export -> LAMMPS MD -> report (demo_out/).
 demo: $(STAMP)
-	$(PY) deploy/demo/run_demo.py --out demo_out
+	OMP_NUM_THREADS=1 $(PY) deploy/demo/lammps_demo.py --out demo_out
+
+# rMD17 ethanol -> training -> evaluation -> ASE MD -> report (demo_rmd17/).
+demo-rmd17: $(STAMP)
+	$(PY) deploy/demo/run_demo.py --out demo_rmd17
 
 test: $(STAMP)
 	$(PY) -m ruff check hermnet tests bench deploy

@@ -1,0 +1,276 @@
+"""Time per MD step: the C++ core (pybind11) versus pair_style hermnet in LAMMPS (1 and 2 ranks).
+
+Structure: 4,000-atom equiatomic CoCrFeNi fcc (a = 3.56 Å, 10x10x10 cubic cells, random
+species, 0.05 Å rattle). Model: untrained vertex HermNet exported as float32.
+
+Paths (energy + forces + virial every step, torch threads = 1 per process):
+  core      hermnet.export.load_core(...).evaluate(..., compute_virial=True), after warm-up
+  lammps-1  .venv/bin/lmp, NVE with dt = 1e-6 ps; a warm-up `run W`, then a timed `run N`;
+            Pair time and Loop time are read from the log of the timed run
+  lammps-2  the same under `mpirun -np 2`
+
+Overhead ratio = LAMMPS 1-rank loop time per step / core time per step (target < 1.10).
+
+The several-rank plugin evaluates each rank's atoms plus an explicit ghost shell as deep as
+the receptive field (2 x layers x cutoff) + skin (deploy/lammps/README.md). For the default
+model (L = 4, r_c = 5: 40 Å) on a 35.6 Å cell a rank would evaluate ~64x its own atoms
+(~130k atoms, far beyond this benchmark's time budget), so the 2-rank case is run with the
+model "l1" only (F = 64, L = 1, receptive field 10 Å): even F = 64, L = 2 (20 Å) means
+~35k evaluated atoms per rank and was OOM-killed at ~12 GB per rank on this 23 GB machine.
+Default run: "default" (core, 1 rank) and "l1" (core, 1 rank, 2 ranks).
+
+    .venv/bin/python bench/lammps_vs_core.py                 # default + reduced model
+    .venv/bin/python bench/lammps_vs_core.py --only reduced  # quick
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+RESULTS = ROOT / "bench" / "results"
+ELEMENTS = ["Co", "Cr", "Fe", "Ni"]
+MODELS = {
+    "default": dict(features=128, radial_basis=30, layers=4, cutoff=5.0),
+    "reduced": dict(features=64, radial_basis=30, layers=2, cutoff=5.0),
+    "l1": dict(features=64, radial_basis=30, layers=1, cutoff=5.0),
+}
+TWO_RANK = ("l1",)  # models small enough (receptive field) for the 2-rank run, see docstring
+MAX_ATOMS_PER_RANK = 15000  # evaluated atoms (own + ghost shell) per rank, memory guard
+
+
+def alloy_4000():
+    from ase.build import bulk
+
+    atoms = bulk("Ni", "fcc", a=3.56, cubic=True).repeat(10)
+    rng = np.random.default_rng(0)
+    symbols = np.repeat(ELEMENTS, len(atoms) // len(ELEMENTS))
+    rng.shuffle(symbols)  # exactly equiatomic
+    atoms.set_chemical_symbols(list(symbols))
+    atoms.rattle(0.05, seed=0)
+    return atoms
+
+
+def export_model(name: str, path: Path) -> dict:
+    import torch
+
+    from hermnet.data.structure import Structure
+    from hermnet.export import export_potential
+    from hermnet.model import ModelConfig, build_model
+
+    config = ModelConfig(elements=ELEMENTS, variant="vertex", dtype="float32", **MODELS[name])
+    torch.manual_seed(0)
+    potential = build_model(config).eval()
+    small = alloy_4000()[:32]  # self-check frame: a small piece of the alloy (no pbc)
+    small.pbc = False
+    frame = Structure(numbers=small.numbers, positions=small.positions, source="bench frame")
+    export_potential(potential, config, path, frame, dtype="float32", training_data="untrained")
+    return {**config.to_dict(), "num_parameters": sum(p.numel() for p in potential.parameters())}
+
+
+def time_core(path: Path, atoms, warmup: int, steps: int) -> dict:
+    import torch
+
+    from hermnet.export import load_core
+
+    torch.set_num_threads(1)
+    core = load_core(path)
+    args = (atoms.positions, atoms.numbers, atoms.cell.array, atoms.pbc)
+    for _ in range(warmup):
+        core.evaluate(*args, compute_virial=True)
+    samples = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        out = core.evaluate(*args, compute_virial=True)
+        samples.append(time.perf_counter() - start)
+    assert np.isfinite(np.asarray(out["forces"])).all()
+    return {
+        "median_s": statistics.median(samples),
+        "min_s": min(samples),
+        "samples": samples,
+        "warmup_calls": warmup,
+        "call": "load_core(model).evaluate(positions, numbers, cell, pbc, compute_virial=True)",
+    }
+
+
+SCRIPT = """units metal
+atom_style atomic
+boundary p p p
+read_data data.lmp
+pair_style hermnet {model}
+pair_coeff * * {elements}
+neighbor 1.0 bin
+neigh_modify every 1 delay 0 check yes
+compute p all pressure NULL virial
+thermo_style custom step pe c_p
+thermo 1
+timestep 1.0e-6
+fix nve all nve
+run {warmup}
+reset_timestep 0
+run {steps}
+"""
+
+
+def parse_log(text: str) -> dict:
+    """Loop time and Pair time of the last run in a LAMMPS log."""
+    loops = re.findall(r"Loop time of ([\d.eE+-]+) on (\d+) procs for (\d+) steps with (\d+)", text)
+    pairs = re.findall(
+        r"^Pair\s+\|\s+([\d.eE+-]+)\s+\|\s+([\d.eE+-]+)\s+\|\s+([\d.eE+-]+)", text, flags=re.M
+    )
+    if not loops:
+        raise RuntimeError("no 'Loop time' line in the LAMMPS log")
+    loop, procs, steps, natoms = loops[-1]
+    out = {
+        "loop_time_s": float(loop),
+        "procs": int(procs),
+        "steps": int(steps),
+        "atoms": int(natoms),
+    }
+    out["loop_per_step_s"] = out["loop_time_s"] / out["steps"]
+    if pairs:
+        pmin, pavg, pmax = map(float, pairs[-1])
+        out.update(pair_time_avg_s=pavg, pair_time_max_s=pmax, pair_per_step_s=pavg / out["steps"])
+    ghost = re.findall(r"ghost cutoff set to ([\d.]+)", text)
+    if ghost:
+        out["ghost_cutoff_A"] = float(ghost[-1])
+    return out
+
+
+def time_lammps(path: Path, atoms, nprocs: int, warmup: int, steps: int, workdir: Path) -> dict:
+    from hermnet.lammps.data import lammps_frame, write_data
+    from hermnet.lammps.run import lammps_command, lammps_env
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    write_data(workdir / "data.lmp", lammps_frame(atoms), ELEMENTS)
+    (workdir / "in.bench").write_text(
+        SCRIPT.format(model=path, elements=" ".join(ELEMENTS), warmup=warmup, steps=steps)
+    )
+    cmd = [*lammps_command(nprocs), "-in", "in.bench", "-log", "log.lammps", "-screen", "none"]
+    env = lammps_env()
+    env["OMP_NUM_THREADS"] = "1"
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    log = (workdir / "log.lammps").read_text() if (workdir / "log.lammps").exists() else ""
+    if proc.returncode != 0 or "ERROR" in log:
+        tail = "\n".join((log + proc.stdout + proc.stderr).splitlines()[-20:])
+        raise RuntimeError(f"LAMMPS failed ({nprocs} ranks):\n{tail}")
+    out = parse_log(log)
+    out.update(
+        wall_s=wall,
+        warmup_steps=warmup,
+        command="OMP_NUM_THREADS=1 " + " ".join(cmd),
+        input=SCRIPT.format(
+            model="model.pt", elements=" ".join(ELEMENTS), warmup=warmup, steps=steps
+        ),
+    )
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=list(MODELS), help="run one model only")
+    parser.add_argument("--steps", type=int, default=3, help="timed steps (default 3)")
+    parser.add_argument("--warmup", type=int, default=2, help="warm-up evaluations/steps")
+    parser.add_argument(
+        "--two-rank-default",
+        action="store_true",
+        help="also run the default model on 2 ranks (very slow, see docstring)",
+    )
+    args = parser.parse_args()
+    os.environ["OMP_NUM_THREADS"] = "1"
+
+    import torch
+
+    torch.set_num_threads(1)
+    atoms = alloy_4000()
+    tmp = Path(tempfile.mkdtemp(prefix="hermnet_bench_"))
+    results = {
+        "machine": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "torch": torch.__version__,
+        "threads_per_rank": 1,
+        "structure": "CoCrFeNi equiatomic fcc, a=3.56 A, 10x10x10 cubic cells, rattle 0.05 A",
+        "atoms": len(atoms),
+        "note": "shared 2-core machine (another engineer's pytest running): timings are "
+        "indicative. The 2-rank run uses model 'l1' (F=64, L=1, receptive field 10 A): with "
+        "several ranks each rank evaluates its atoms plus a ghost shell as deep as the "
+        "receptive field + skin; for the default model (40 A) on this 35.6 A cell that is "
+        "~64x its own atoms, and F=64/L=2 (20 A, ~35k atoms per rank) was OOM-killed at "
+        "~12 GB per rank on this 23 GB machine.",
+        "commands": {"benchmark": "OMP_NUM_THREADS=1 .venv/bin/python bench/lammps_vs_core.py"},
+        "models": {},
+    }
+    names = [args.only] if args.only else ["l1", "default"]
+    for name in names:
+        path = tmp / f"{name}.pt"
+        t0 = time.perf_counter()
+        case = {"config": export_model(name, path)}
+        print(f"[{name}] exported in {time.perf_counter() - t0:.1f} s", flush=True)
+        n = len(atoms)
+        case["core"] = time_core(path, atoms, args.warmup, args.steps)
+        core_s = case["core"]["median_s"]
+        print(f"[{name}] core {core_s:.3f} s/step", flush=True)
+        rank_list = [1, 2] if (name in TWO_RANK or args.two_rank_default) else [1]
+        shell = 2 * MODELS[name]["layers"] * MODELS[name]["cutoff"] + 1.0  # + skin
+        box = 35.6
+        per_rank = n / 2 * (box / 2 + 2 * shell) / (box / 2) * ((box + 2 * shell) / box) ** 2
+        case["estimated_atoms_per_rank_2ranks"] = round(per_rank)
+        if 2 in rank_list and per_rank > MAX_ATOMS_PER_RANK:
+            rank_list = [1]
+            case["lammps_2rank_skipped"] = (
+                f"~{per_rank:.0f} evaluated atoms per rank > {MAX_ATOMS_PER_RANK} (memory)"
+            )
+        for nprocs in rank_list:
+            key = f"lammps_{nprocs}rank"
+            case[key] = time_lammps(
+                path, atoms, nprocs, args.warmup, args.steps, tmp / f"{name}_{nprocs}"
+            )
+            print(
+                f"[{name}] {key}: loop {case[key]['loop_per_step_s']:.3f} s/step, pair "
+                f"{case[key].get('pair_per_step_s', float('nan')):.3f} s/step",
+                flush=True,
+            )
+        summary = {}
+        for key in ["core"] + [f"lammps_{p}rank" for p in rank_list]:
+            per_step = core_s if key == "core" else case[key]["loop_per_step_s"]
+            summary[key] = {
+                "s_per_step": per_step,
+                "steps_per_s": 1.0 / per_step,
+                "us_per_atom_step": per_step / n * 1e6,
+            }
+        summary["overhead_ratio_lammps1_over_core"] = (
+            case["lammps_1rank"]["loop_per_step_s"] / core_s
+        )
+        summary["overhead_target"] = 1.10
+        summary["overhead_ok"] = summary["overhead_ratio_lammps1_over_core"] < 1.10
+        if "lammps_2rank" in case:
+            summary["speedup_1_to_2_ranks"] = (
+                case["lammps_1rank"]["loop_per_step_s"] / case["lammps_2rank"]["loop_per_step_s"]
+            )
+        case["summary"] = summary
+        results["models"][name] = case
+        print(json.dumps(summary, indent=1), flush=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / ("lammps_vs_core.json" if not args.only else f"lammps_vs_core_{args.only}.json")
+    out.write_text(json.dumps(results, indent=2))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
