@@ -506,7 +506,9 @@ def write_report(out: Path, s: dict) -> None:
         "The 2-rank HermNet run is short on purpose: with several ranks each rank evaluates a "
         "ghost shell as deep as the receptive field (2 x layers x cutoff + skin, "
         "deploy/lammps/README.md), which on a 500-atom cell is many times the cell itself; on "
-        "one node prefer one rank with several threads.",
+        "one node prefer one rank with several threads. Velocities start at 1800 K (twice "
+        "the target, for equipartition from a perfect lattice), so its final T after 3 steps "
+        "is not equilibrated; its step-0 energy equals the 1-rank run's.",
         "",
         f"Timings (s): {json.dumps(s['timings_s'])}",
         "",
