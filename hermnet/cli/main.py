@@ -17,14 +17,8 @@ from collections.abc import Sequence
 # ---------------------------------------------------------------------------------------
 # REGISTRATION POINT: subcommand modules, in the order `hermnet --help` lists them.
 # To add a subcommand, create hermnet/cli/<name>.py with add_parser() and run() and list
-# it here. Entries whose module does not exist yet are skipped, so evaluate, export and
-# info appear as soon as their modules are written.
-SUBCOMMANDS: tuple[str, ...] = (
-    "train",  # hermnet/cli/train.py
-    "evaluate",  # hermnet/cli/evaluate.py   (to be added)
-    "export",  # hermnet/cli/export.py      (to be added)
-    "info",  # hermnet/cli/info.py        (to be added)
-)
+# it here.
+SUBCOMMANDS: tuple[str, ...] = ("train", "evaluate", "export", "info")
 # ---------------------------------------------------------------------------------------
 
 USAGE_ERROR = 2
@@ -55,15 +49,8 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
 
 def load_subcommands(names: Sequence[str] = SUBCOMMANDS) -> list:
-    modules = []
-    for name in names:
-        full = f"hermnet.cli.{name}"
-        try:
-            modules.append(importlib.import_module(full))
-        except ModuleNotFoundError as err:
-            if err.name != full:  # a missing dependency inside the module is a real bug
-                raise
-    return modules
+    # A missing module is an install problem: let the ImportError say which one.
+    return [importlib.import_module(f"hermnet.cli.{name}") for name in names]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -30,10 +30,15 @@ def test_no_subcommand_is_a_usage_error(capsys):
     assert "usage" in capsys.readouterr().err
 
 
-def test_missing_subcommand_modules_are_skipped():
-    assert [m.__name__ for m in cli.load_subcommands(["train", "not_written_yet"])] == [
-        "hermnet.cli.train"
-    ]
+def test_every_subcommand_is_registered(capsys):
+    names = [m.__name__ for m in cli.load_subcommands()]
+    assert names == [f"hermnet.cli.{n}" for n in ("train", "evaluate", "export", "info")]
+    with pytest.raises(ModuleNotFoundError, match="not_written_yet"):
+        cli.load_subcommands(["not_written_yet"])
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    help_text = capsys.readouterr().out
+    assert all(name in help_text for name in ("train", "evaluate", "export", "info"))
 
 
 def test_user_error_has_no_traceback(tmp_path):
