@@ -1,7 +1,7 @@
 import pytest
 
 from hermnet.model.checkpoint import save_checkpoint
-from tests.model.helpers import tiny_potential
+from tests.model.helpers import tiny_config, tiny_potential
 
 
 @pytest.fixture
@@ -12,23 +12,9 @@ def checkpoint(tmp_path):
     save_checkpoint(
         path,
         {
-            "model_config": {**_config(potential)},
+            "model_config": tiny_config("pair", cutoff=4.0).to_dict(),
             "model_state": potential.state_dict(),
             "ema_state": None,
         },
     )
     return path, potential
-
-
-def _config(potential):
-    from hermnet.model import ModelConfig
-
-    return ModelConfig(
-        elements=["H", "C", "O", "Cu"],
-        variant="pair",
-        features=8,
-        radial_basis=6,
-        layers=2,
-        cutoff=4.0,
-        dtype="float64",
-    ).to_dict()

@@ -7,11 +7,9 @@ from ase import Atoms
 from hermnet.data.neighbors import build_graph
 from hermnet.data.structure import Structure
 from hermnet.export import export_potential
-from hermnet.model import ModelConfig
-from tests.model.helpers import ELEMENTS, alloy, evaluate, tiny_potential
+from tests.model.helpers import ELEMENTS, alloy, evaluate, tiny_config, tiny_potential
 
-# tiny_potential's hyper-parameters (features=8, radial_basis=6, layers=2, cutoff=3.5)
-TINY = dict(features=8, radial_basis=6, layers=2, cutoff=3.5, dtype="float64")
+# Outputs of the exported contract that the parity tests compare.
 OUTPUTS = ("energy", "atomic_energy", "forces", "virial", "atomic_virial")
 
 
@@ -23,10 +21,6 @@ def frame_of(atoms: Atoms, source: str = "test frame") -> Structure:
         pbc=atoms.pbc,
         source=source,
     )
-
-
-def tiny_config(variant: str, **overrides) -> ModelConfig:
-    return ModelConfig(elements=list(ELEMENTS), variant=variant, **{**TINY, **overrides})
 
 
 def export_tiny(variant: str, path, dtype: str = "float64", **overrides) -> dict:

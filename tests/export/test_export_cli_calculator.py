@@ -8,8 +8,7 @@ from ase.io import write
 from hermnet.calculators import HermNetCalculator
 from hermnet.cli.main import main
 from hermnet.model.checkpoint import save_checkpoint
-from tests.export.export_helpers import tiny_config
-from tests.model.helpers import alloy, cu_h_cell, ethanol, tiny_potential
+from tests.model.helpers import alloy, cu_h_cell, ethanol, tiny_config, tiny_potential
 
 
 @pytest.fixture(scope="module")

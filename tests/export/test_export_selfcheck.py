@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from hermnet.export import ExportError, export_potential, keys, load_core, load_exported
-from tests.export.export_helpers import export_tiny, frame_of, tiny_config
-from tests.model.helpers import alloy, tiny_potential
+from tests.export.export_helpers import export_tiny, frame_of
+from tests.model.helpers import alloy, tiny_config, tiny_potential
 
 
 def altered_copy(path, out, change):

@@ -5,18 +5,24 @@ import torch
 from ase import Atoms
 from ase.build import bulk, molecule
 
-from hermnet.data.neighbors import build_graph
 from hermnet.model import ModelConfig, build_model
+from hermnet.model.potential import evaluate_structure
 
 VARIANTS = ["vertex", "pair", "triad"]
 ELEMENTS = ["H", "C", "O", "Cu"]
 
 
+# The tiny model every test builds: small enough for finite differences in seconds.
+TINY = dict(features=8, radial_basis=6, layers=2, cutoff=3.5, dtype="float64")
+
+
+def tiny_config(variant: str, elements=ELEMENTS, **overrides) -> ModelConfig:
+    return ModelConfig(elements=list(elements), variant=variant, **{**TINY, **overrides})
+
+
 def tiny_potential(variant: str, elements=ELEMENTS, seed: int = 0, **overrides):
     torch.manual_seed(seed)
-    options = dict(features=8, radial_basis=6, layers=2, cutoff=3.5, dtype="float64")
-    options.update(overrides)
-    potential = build_model(ModelConfig(elements=list(elements), variant=variant, **options))
+    potential = build_model(tiny_config(variant, elements, **overrides))
     # Non-trivial energy references so that shifts and scale are exercised too.
     potential.model.set_energy_reference(
         shift=np.linspace(-3.0, 2.0, len(elements)), scale=1.7, mean_energy=-5.0
@@ -26,18 +32,13 @@ def tiny_potential(variant: str, elements=ELEMENTS, seed: int = 0, **overrides):
 
 def evaluate(potential, atoms: Atoms, stress: bool = False, atomic_virial: bool = False):
     """Energy, forces (and stress / per-atom virial) of one ASE Atoms, float64."""
-    cutoff = potential.model.cutoff
-    edge_index, shift = build_graph(atoms.positions, atoms.cell.array, atoms.pbc, cutoff)
-    elements = ELEMENTS
-    types = torch.tensor([elements.index(s) for s in atoms.get_chemical_symbols()])
-    out = potential(
-        torch.tensor(atoms.positions),
+    types = [ELEMENTS.index(s) for s in atoms.get_chemical_symbols()]
+    out = evaluate_structure(
+        potential,
+        atoms.positions,
         types,
-        torch.as_tensor(edge_index),
-        torch.as_tensor(shift),
-        torch.zeros(len(atoms), dtype=torch.long),
-        1,
-        cell=torch.tensor(atoms.cell.array).unsqueeze(0),
+        atoms.cell.array,
+        atoms.pbc,
         compute_virial=stress or atomic_virial,
         compute_atomic_virial=atomic_virial,
     )
