@@ -96,6 +96,7 @@ def build_metadata(
         keys.METADATA_TRAINING_DATA: training_data,
         keys.METADATA_MODEL_CONFIG: config.to_dict(),
         keys.METADATA_SELF_CHECK: self_check_frame(potential, config, frame),
+        keys.METADATA_HOP_INTERFACE: keys.HOP_INTERFACE_VERSION,
     }
 
 

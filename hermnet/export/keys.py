@@ -49,6 +49,21 @@ ATOMIC_VIRIAL: Final = (
 )  # (n_all, 3, 3) model dtype | half of each edge's term to each end
 OUTPUTS: Final = (ENERGY, ATOMIC_ENERGY, FORCES, VIRIAL, ATOMIC_VIRIAL)
 
+# Hop-by-hop methods (see hermnet.export.module and the reference driver hermnet.export.hops):
+#   hop_prepare(positions, types, edge_index, edge_shift) -> (edge_vec, geometry, index)
+#   hop_embed(types) -> (s (n_all, F), v (n_all, 3, F))
+#   hop(k, s, v, geometry, index) -> (s, v)         k = 0 .. num_message_hops - 1
+#   hop_readout(s, types, n_local) -> (n_local,) float64 atomic energies
+#   hop_derivatives(edge_vec, edge_grad, edge_index, n_all, compute_forces, compute_virial,
+#                   compute_atomic_virial) -> Dict[str, Tensor] (OUTPUTS' names)
+HOP_PREPARE: Final = "hop_prepare"
+HOP_EMBED: Final = "hop_embed"
+HOP: Final = "hop"
+HOP_READOUT: Final = "hop_readout"
+HOP_DERIVATIVES: Final = "hop_derivatives"
+HOP_METHODS: Final = (HOP_PREPARE, HOP_EMBED, HOP, HOP_READOUT, HOP_DERIVATIVES)
+HOP_INTERFACE_VERSION: Final = 1  # bump on any incompatible change of the hop methods
+
 # Metadata keys (JSON object in METADATA_FILE) -------------------------------------------
 METADATA_FORMAT: Final = "format"  # str | FORMAT_NAME
 METADATA_FORMAT_VERSION: Final = "format_version"  # int | FORMAT_VERSION at export
@@ -66,6 +81,8 @@ METADATA_NUM_PARAMETERS: Final = "num_parameters"  # int
 METADATA_TRAINING_DATA: Final = "training_data"  # str | short description
 METADATA_MODEL_CONFIG: Final = "model_config"  # object | ModelConfig.to_dict()
 METADATA_SELF_CHECK: Final = "self_check"  # object | the keys below
+# int | HOP_INTERFACE_VERSION; absent in files written before the hop methods existed
+METADATA_HOP_INTERFACE: Final = "hop_interface"
 REQUIRED_METADATA: Final = (
     METADATA_FORMAT,
     METADATA_FORMAT_VERSION,

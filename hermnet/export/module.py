@@ -4,16 +4,26 @@ Engines (LAMMPS, the C++ core, ASE) hand in all atoms they know, local atoms fir
 ghost atoms after them, with edges among them. Only local atoms contribute energy; forces
 reach every atom (an engine adds ghost forces back onto their owners), and the virial is
 taken from the edge vectors, so it is right with periodic shifts and with explicit ghosts.
+
+Besides forward (the whole graph in one call), the module exposes the forward pass hop by
+hop (the hop_* methods, keys.HOP_METHODS) for engines that refresh ghost atoms' features
+from their owners between hops; hermnet.export.hops is the reference driver.
 """
 
-from typing import Dict
+from typing import Dict, Tuple
 
 import torch
 from torch import nn
 
 from hermnet.export import keys
 from hermnet.model.hermnet import HermNet
-from hermnet.model.potential import edge_derivatives, edge_vectors
+from hermnet.model.potential import (
+    derivatives_from_edge_gradient,
+    edge_derivatives,
+    edge_vectors,
+)
+from hermnet.nn.hermconv import EdgeGeometry
+from hermnet.nn.relations import RelationIndex
 
 
 class DeployedHermNet(nn.Module):
@@ -59,6 +69,69 @@ class DeployedHermNet(nn.Module):
             compute_atomic_virial,
             False,
         )
+        for key, value in derived.items():
+            out[key] = value[0] if key == keys.VIRIAL else value
+        return out
+
+    # Hop-by-hop interface (keys.HOP_INTERFACE_VERSION). Call order per evaluation:
+    # hop_prepare, hop_embed, hop(0..num_message_hops-1) with a ghost refresh after each,
+    # hop_readout; then the engine back-propagates hop by hop and calls hop_derivatives.
+
+    @torch.jit.export
+    def hop_prepare(
+        self,
+        positions: torch.Tensor,
+        types: torch.Tensor,
+        edge_index: torch.Tensor,
+        edge_shift: torch.Tensor,
+    ) -> Tuple[torch.Tensor, EdgeGeometry, RelationIndex]:
+        """Edge vectors (a leaf that requires grad) and what every hop shares."""
+        edge_vec = edge_vectors(positions, edge_index, edge_shift, True)
+        geo, idx = self.model.prepare(edge_vec, types, edge_index)
+        return edge_vec, geo, idx
+
+    @torch.jit.export
+    def hop_embed(self, types: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Initial features s [n_all, F] and v [n_all, 3, F]; exact for ghosts too."""
+        return self.model.embed(types, self.model.embedding.weight.dtype)
+
+    @torch.jit.export
+    def hop(
+        self, k: int, s: torch.Tensor, v: torch.Tensor, geo: EdgeGeometry, idx: RelationIndex
+    ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Hop k: rows of atoms whose edges are all present (local atoms) come out exact;
+        the engine overwrites the other (ghost) rows with their owners' before hop k + 1."""
+        return self.model.hop(k, s, v, geo, idx)
+
+    @torch.jit.export
+    def hop_readout(self, s: torch.Tensor, types: torch.Tensor, n_local: int) -> torch.Tensor:
+        """Energies (n_local,) float64 of the local atoms from the last hop's scalars."""
+        return self.model.atomic_energy(s[:n_local], types[:n_local])
+
+    @torch.jit.export
+    def hop_derivatives(
+        self,
+        edge_vec: torch.Tensor,
+        edge_grad: torch.Tensor,
+        edge_index: torch.Tensor,
+        n_all: int,
+        compute_forces: bool,
+        compute_virial: bool,
+        compute_atomic_virial: bool,
+    ) -> Dict[str, torch.Tensor]:
+        """Forces, virial (3, 3) and per-atom virial from the accumulated dE/d(edge_vec)."""
+        derived = derivatives_from_edge_gradient(
+            edge_grad,
+            edge_vec.detach(),
+            edge_index,
+            n_all,
+            torch.zeros_like(edge_index[0]),
+            1,
+            compute_forces,
+            compute_virial,
+            compute_atomic_virial,
+        )
+        out: Dict[str, torch.Tensor] = {}
         for key, value in derived.items():
             out[key] = value[0] if key == keys.VIRIAL else value
         return out

@@ -104,6 +104,41 @@ class HermNet(nn.Module):
             agg_denominator=denominator.view(-1, 1, 1),
         )
 
+    def prepare(
+        self, edge_vec: torch.Tensor, types: torch.Tensor, edge_index: torch.Tensor
+    ) -> tuple[EdgeGeometry, RelationIndex]:
+        """Everything the hops share: relation index tables and edge geometry."""
+        idx = self.relations(types, edge_index)
+        return self._geometry(edge_vec, edge_index, types.shape[0], idx), idx
+
+    def embed(self, types: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+        """Initial features: element embedding s [N, F], zero vectors v [N, 3, F]."""
+        s = self.embedding(self.embed_index[types]).to(dtype)
+        return s, s.new_zeros(s.shape[0], 3, self.features)
+
+    def hop(
+        self, k: int, s: torch.Tensor, v: torch.Tensor, geo: EdgeGeometry, idx: RelationIndex
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Message-passing hop k (layer k // 2; even k: message, odd k: update)."""
+        if k < 0 or k >= 2 * len(self.layers):
+            raise ValueError("hop index outside 0 .. 2 * layers - 1")
+        out_s, out_v = s, v
+        # TorchScript cannot index a ModuleList with a variable: scan it.
+        for i, layer in enumerate(self.layers):
+            if i == k // 2:
+                if k % 2 == 0:
+                    out_s, out_v = layer.message(s, v, geo, idx)
+                else:
+                    out_s, out_v = layer.update(s, v, geo, idx)
+        return out_s, out_v
+
+    def atomic_energy(self, s: torch.Tensor, types: torch.Tensor) -> torch.Tensor:
+        """Per-atom energies (float64) of the atomic readout from the final scalars."""
+        # Energies are accumulated in float64 whatever the model dtype: total energies of
+        # real systems (1e3 to 1e6 eV) are beyond float32 resolution at the meV level.
+        atomic = (self.readout(s).squeeze(-1) * self.scale.to(s.dtype)).double()
+        return atomic + self.shift[types]
+
     def forward(
         self,
         edge_vec: torch.Tensor,
@@ -117,21 +152,15 @@ class HermNet(nn.Module):
         Returns (energy [num_graphs], atomic_energy [N]); atomic_energy is empty for the
         pooled readout, which has no per-atom energies.
         """
-        n = types.shape[0]
-        idx = self.relations(types, edge_index)
-        geo = self._geometry(edge_vec, edge_index, n, idx)
-        s = self.embedding(self.embed_index[types]).to(edge_vec.dtype)
-        v = s.new_zeros(n, 3, self.features)  # vectors stored [atoms, xyz, channels]
+        geo, idx = self.prepare(edge_vec, types, edge_index)
+        s, v = self.embed(types, edge_vec.dtype)
         for layer in self.layers:
             s, v = layer(s, v, geo, idx)
-        # Energies are accumulated in float64 whatever the model dtype: total energies of
-        # real systems (1e3 to 1e6 eV) are beyond float32 resolution at the meV level.
         if self.pooled:
             pooled = s.new_zeros(num_graphs, self.features).index_add(0, batch, s)
             energy = self.readout(pooled).squeeze(-1).double() + self.mean_energy
             return energy, energy.new_zeros(0)
-        atomic = (self.readout(s).squeeze(-1) * self.scale.to(s.dtype)).double()
-        atomic = atomic + self.shift[types]
+        atomic = self.atomic_energy(s, types)
         energy = atomic.new_zeros(num_graphs).index_add(0, batch, atomic)
         return energy, atomic
 

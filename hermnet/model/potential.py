@@ -102,6 +102,32 @@ def edge_derivatives(
     g = grads[0]
     if g is None:  # no edge influences the energy (e.g. isolated atoms)
         g = torch.zeros_like(edge_vec)
+    return derivatives_from_edge_gradient(
+        g,
+        edge_vec,
+        edge_index,
+        num_atoms,
+        edge_graph,
+        num_graphs,
+        compute_forces,
+        compute_virial,
+        compute_atomic_virial,
+    )
+
+
+def derivatives_from_edge_gradient(
+    g: torch.Tensor,
+    edge_vec: torch.Tensor,
+    edge_index: torch.Tensor,
+    num_atoms: int,
+    edge_graph: torch.Tensor,
+    num_graphs: int,
+    compute_forces: bool,
+    compute_virial: bool,
+    compute_atomic_virial: bool,
+) -> dict[str, torch.Tensor]:
+    """The module docstring's sums, given g_e = dE/dd_e (however it was accumulated: in one
+    backward pass, or hop by hop by an engine that exchanges ghost features)."""
     center, neighbor = edge_index[0], edge_index[1]
     out: dict[str, torch.Tensor] = {}
     if compute_forces:

@@ -72,10 +72,17 @@ class HermConv(nn.Module):
         self, s: torch.Tensor, v: torch.Tensor, geo: EdgeGeometry, idx: RelationIndex
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """s: [N, F] scalars, v: [N, 3, F] vectors (stored so broadcasts run along F)."""
-        n, f = s.shape[0], self.features
-        num_edges = geo.center.shape[0]
+        s1, v1 = self.message(s, v, geo, idx)
+        return self.update(s1, v1, geo, idx)
 
-        # Message hop: phi_j * f_c W(e(r)) for every (edge, relation) instance.
+    def message(
+        self, s: torch.Tensor, v: torch.Tensor, geo: EdgeGeometry, idx: RelationIndex
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Message hop: (s, v) -> (s', v'). Row i reads only i's edges and their neighbors'
+        rows, so an engine may refresh ghost rows between this hop and `update`."""
+        f = self.features
+        num_edges = geo.center.shape[0]
+        # phi_j * f_c W(e(r)) for every (edge, relation) instance.
         phi = self.ms2(self.drop(self.act(self.ms1(self._slots(s, idx)))))
         phi = from_padded(phi, idx.slot_flat)
         # f_c (e W + b) = [f_c e, f_c] [W; b]: the cutoff rides in the basis, saving a
@@ -91,15 +98,20 @@ class HermConv(nn.Module):
         dv = dv + a_r.unsqueeze(1) * geo.unit.unsqueeze(-1)
         v1 = v + self.coefficient * torch.zeros_like(v).index_add(0, geo.center, dv)
         s1 = s + self.coefficient * torch.zeros_like(s).index_add(0, geo.center, a_s)
+        return s1, v1
 
-        # Update hop: weighted means of t_j and v_j' over each center slot's edges.
+    def update(
+        self, s1: torch.Tensor, v1: torch.Tensor, geo: EdgeGeometry, idx: RelationIndex
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Update hop: weighted means of t_j and v_j' over each center slot's edges."""
+        n, f = s1.shape[0], self.features
         x = self._slots(torch.cat([self._norm(v1), s1], dim=-1), idx)
         t = from_padded(self.us2(self.drop(self.act(self.us1(x)))), idx.slot_flat)
-        t_agg = s.new_zeros(n * self.cs_per_atom, 3 * f).index_add(
+        t_agg = s1.new_zeros(n * self.cs_per_atom, 3 * f).index_add(
             0, idx.inst_cs, t.index_select(0, idx.inst_slot) * geo.agg_weight
         )
         # One spare zero row: the second neighbor group of a center slot that has none.
-        v_sum = v.new_zeros(n * self.groups_per_atom + 1, 3, f).index_add(
+        v_sum = v1.new_zeros(n * self.groups_per_atom + 1, 3, f).index_add(
             0, idx.edge_q, v1.index_select(0, geo.neighbor) * geo.agg_numerator
         )
         u0 = v_sum.index_select(0, idx.cs_u0) / geo.agg_denominator

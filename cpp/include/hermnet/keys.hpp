@@ -27,6 +27,14 @@ inline constexpr const char* FORCES = "forces";                // (n_all, 3), eV
 inline constexpr const char* VIRIAL = "virial";                // (3, 3), eV
 inline constexpr const char* ATOMIC_VIRIAL = "atomic_virial";  // (n_all, 3, 3), eV
 
+// Hop-by-hop methods (signatures in hermnet/export/keys.py)
+inline constexpr const char* HOP_PREPARE = "hop_prepare";
+inline constexpr const char* HOP_EMBED = "hop_embed";
+inline constexpr const char* HOP = "hop";
+inline constexpr const char* HOP_READOUT = "hop_readout";
+inline constexpr const char* HOP_DERIVATIVES = "hop_derivatives";
+inline constexpr int HOP_INTERFACE_VERSION = 1;
+
 // Metadata keys
 inline constexpr const char* METADATA_FORMAT = "format";
 inline constexpr const char* METADATA_FORMAT_VERSION = "format_version";
@@ -44,6 +52,7 @@ inline constexpr const char* METADATA_NUM_PARAMETERS = "num_parameters";
 inline constexpr const char* METADATA_TRAINING_DATA = "training_data";
 inline constexpr const char* METADATA_MODEL_CONFIG = "model_config";
 inline constexpr const char* METADATA_SELF_CHECK = "self_check";
+inline constexpr const char* METADATA_HOP_INTERFACE = "hop_interface";  // optional int
 
 // Self-check frame
 inline constexpr const char* CHECK_SOURCE = "source";
