@@ -40,4 +40,18 @@ class Model:
         compute_virial: bool = False,
         compute_atomic_virial: bool = False,
     ) -> dict[str, npt.NDArray[np.float64]]: ...
+    def compute_exchanged(
+        self,
+        positions: npt.ArrayLike,
+        types: npt.ArrayLike,
+        edge_index: npt.ArrayLike,
+        edge_shift: npt.ArrayLike,
+        n_local: int,
+        owner: npt.ArrayLike,
+        compute_forces: bool = True,
+        compute_virial: bool = False,
+        compute_atomic_virial: bool = False,
+    ) -> dict[str, npt.NDArray[np.float64]]: ...
+    @property
+    def has_hop_interface(self) -> bool: ...
     def self_check(self) -> tuple[bool, str]: ...

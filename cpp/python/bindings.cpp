@@ -63,10 +63,9 @@ py::tuple neighbor_list(const Array<double>& positions, const Array<double>& cel
                         to_numpy(nl.cell_shifts, {e, 3}));
 }
 
-py::dict compute(const hermnet::Model& model, const Array<double>& positions,
-                 const Array<int64_t>& types, const Array<int64_t>& edge_index,
-                 const Array<double>& edge_shift, int64_t n_local, bool forces, bool virial,
-                 bool atomic_virial) {
+hermnet::Inputs graph_inputs(const Array<double>& positions, const Array<int64_t>& types,
+                             const Array<int64_t>& edge_index, const Array<double>& edge_shift,
+                             int64_t n_local) {
   require_shape(positions, "positions", {-1, 3});
   const py::ssize_t n = positions.shape(0);
   require_shape(types, "types", {n});
@@ -82,22 +81,56 @@ py::dict compute(const hermnet::Model& model, const Array<double>& positions,
   in.shifts = edge_shift.data();
   in.n_edges = e;
   in.n_local = n_local;
-  hermnet::Outputs out;
-  {
-    py::gil_scoped_release release;
-    out = model.compute(in, {forces, virial, atomic_virial});
-  }
+  return in;
+}
+
+py::dict to_dict(const hermnet::Outputs& out, py::ssize_t n, const hermnet::Request& request) {
   const py::ssize_t n_loc = static_cast<py::ssize_t>(out.atomic_energy.size());
   py::dict result;
   result[hermnet::keys::ENERGY] = to_numpy(std::vector<double>{out.energy}, {1});
   result[hermnet::keys::ATOMIC_ENERGY] = to_numpy(out.atomic_energy, {n_loc});
-  if (forces) result[hermnet::keys::FORCES] = to_numpy(out.forces, {n, 3});
-  if (virial) {
+  if (request.forces) result[hermnet::keys::FORCES] = to_numpy(out.forces, {n, 3});
+  if (request.virial) {
     result[hermnet::keys::VIRIAL] =
         to_numpy(std::vector<double>(out.virial.begin(), out.virial.end()), {3, 3});
   }
-  if (atomic_virial) result[hermnet::keys::ATOMIC_VIRIAL] = to_numpy(out.atomic_virial, {n, 3, 3});
+  if (request.atomic_virial) {
+    result[hermnet::keys::ATOMIC_VIRIAL] = to_numpy(out.atomic_virial, {n, 3, 3});
+  }
   return result;
+}
+
+py::dict compute(const hermnet::Model& model, const Array<double>& positions,
+                 const Array<int64_t>& types, const Array<int64_t>& edge_index,
+                 const Array<double>& edge_shift, int64_t n_local, bool forces, bool virial,
+                 bool atomic_virial) {
+  const hermnet::Inputs in = graph_inputs(positions, types, edge_index, edge_shift, n_local);
+  const hermnet::Request request{forces, virial, atomic_virial};
+  hermnet::Outputs out;
+  {
+    py::gil_scoped_release release;
+    out = model.compute(in, request);
+  }
+  return to_dict(out, in.n_all, request);
+}
+
+// One domain whose ghost rows copy the local rows named by `owner` (hermnet::OwnerExchange).
+py::dict compute_exchanged(const hermnet::Model& model, const Array<double>& positions,
+                           const Array<int64_t>& types, const Array<int64_t>& edge_index,
+                           const Array<double>& edge_shift, int64_t n_local,
+                           const Array<int64_t>& owner, bool forces, bool virial,
+                           bool atomic_virial) {
+  const hermnet::Inputs in = graph_inputs(positions, types, edge_index, edge_shift, n_local);
+  require_shape(owner, "owner", {in.n_all});
+  hermnet::OwnerExchange exchange(std::vector<int64_t>(owner.data(), owner.data() + in.n_all),
+                                  n_local);
+  const hermnet::Request request{forces, virial, atomic_virial};
+  hermnet::Outputs out;
+  {
+    py::gil_scoped_release release;
+    out = model.compute_exchanged(in, exchange, request);
+  }
+  return to_dict(out, in.n_all, request);
 }
 
 }  // namespace
@@ -132,6 +165,12 @@ PYBIND11_MODULE(_core, m) {
       .def("compute", &compute, py::arg("positions"), py::arg("types"), py::arg("edge_index"),
            py::arg("edge_shift"), py::arg("n_local") = -1, py::arg("compute_forces") = true,
            py::arg("compute_virial") = false, py::arg("compute_atomic_virial") = false)
+      .def("compute_exchanged", &compute_exchanged, py::arg("positions"), py::arg("types"),
+           py::arg("edge_index"), py::arg("edge_shift"), py::arg("n_local"), py::arg("owner"),
+           py::arg("compute_forces") = true, py::arg("compute_virial") = false,
+           py::arg("compute_atomic_virial") = false,
+           "hop by hop, ghost row g refreshed from local row owner[g] after every hop")
+      .def_property_readonly("has_hop_interface", &hermnet::Model::has_hop_interface)
       .def(
           "self_check",
           [](const hermnet::Model& model) {

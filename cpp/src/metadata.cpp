@@ -139,6 +139,10 @@ Metadata Metadata::parse(const std::string& text, const std::string& where) {
   m.num_parameters = r.integer(keys::METADATA_NUM_PARAMETERS);
   m.training_data = r.string(keys::METADATA_TRAINING_DATA);
   m.self_check = parse_frame(Reader(r.object(keys::METADATA_SELF_CHECK), where + " (self_check)"));
+  // Optional: files exported before the hop-by-hop methods existed lack it.
+  if (root.has(keys::METADATA_HOP_INTERFACE)) {
+    m.hop_interface = static_cast<int>(r.integer(keys::METADATA_HOP_INTERFACE));
+  }
   m.json = text;
   return m;
 }

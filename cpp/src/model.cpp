@@ -1,4 +1,5 @@
-// The only file of the core that includes torch: loading, device placement and compute.
+// Loading, device placement and the whole-graph compute. This file, hops.cpp and
+// model_impl.hpp are the only parts of the core that include torch.
 #include "hermnet/model.hpp"
 
 #include <caffe2/serialize/inline_container.h>
@@ -11,20 +12,19 @@
 #include <map>
 
 #include "hermnet/keys.hpp"
+#include "model_impl.hpp"
 
 namespace hermnet {
 
-struct Model::Impl {
-  std::string path;
-  Metadata metadata;
-  torch::Device device{torch::kCPU};
-  torch::Dtype dtype = torch::kFloat64;
-  mutable torch::jit::Module module;
-};
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+void copy_out(const torch::Tensor& t, std::vector<double>& out) {
+  const torch::Tensor c = t.detach().to(torch::kCPU, torch::kFloat64).contiguous();
+  out.resize(static_cast<size_t>(c.numel()));
+  if (!out.empty()) std::memcpy(out.data(), c.data_ptr<double>(), out.size() * sizeof(double));
+}
 
 namespace {
-
-std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
 
 std::string read_metadata_record(const std::string& path) {
   if (!std::ifstream(path).good()) throw Error(path + " does not exist or is not readable");
@@ -68,12 +68,6 @@ torch::Device parse_device(const std::string& name) {
     throw Error("device '" + name + "' is not supported; use cpu, cuda or cuda:N");
   }
   return *device;
-}
-
-void copy_out(const torch::Tensor& t, std::vector<double>& out) {
-  const torch::Tensor c = t.detach().to(torch::kCPU, torch::kFloat64).contiguous();
-  out.resize(static_cast<size_t>(c.numel()));
-  if (!out.empty()) std::memcpy(out.data(), c.data_ptr<double>(), out.size() * sizeof(double));
 }
 
 }  // namespace
@@ -123,12 +117,11 @@ std::vector<int64_t> Model::types_of(const std::vector<int>& atomic_numbers) con
   return types;
 }
 
-Outputs Model::compute(const Inputs& in, const Request& request) const {
-  const int64_t n_local = in.n_local < 0 ? in.n_all : in.n_local;
-  if (in.n_all < 0 || in.n_edges < 0 || n_local > in.n_all) {
+GraphTensors Model::Impl::tensors(const Inputs& in) const {
+  if (in.n_all < 0 || in.n_edges < 0 || in.n_local > in.n_all) {
     throw Error("compute: need 0 <= n_local <= n_all and n_edges >= 0");
   }
-  const int64_t n_types = static_cast<int64_t>(impl_->metadata.elements.size());
+  const int64_t n_types = static_cast<int64_t>(metadata.elements.size());
   for (int64_t i = 0; i < in.n_all; ++i) {
     if (in.types[i] < 0 || in.types[i] >= n_types) {
       throw Error("compute: atom " + std::to_string(i) + " has type " +
@@ -141,44 +134,27 @@ Outputs Model::compute(const Inputs& in, const Request& request) const {
       throw Error("compute: edge " + std::to_string(e) + " refers to an atom outside 0..n_all-1");
     }
   }
-
-  // The model differentiates w.r.t. edge vectors: grad mode must be on whatever the caller's
-  // thread-local state (a Python caller inside torch.no_grad() shares it with us).
-  torch::AutoGradMode grad_mode(true);
   const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
   const auto i64 = torch::TensorOptions().dtype(torch::kInt64);
-  const auto on_device = torch::TensorOptions().device(impl_->device);
   auto borrow = [](const void* p, at::IntArrayRef shape, const torch::TensorOptions& o) {
     // from_blob needs a valid pointer; an empty graph (no edges) may pass none.
     if (p == nullptr || c10::multiply_integers(shape) == 0) return torch::empty(shape, o);
     return torch::from_blob(const_cast<void*>(p), shape, o);
   };
-  const torch::Tensor positions =
-      borrow(in.positions, {in.n_all, 3}, f64).to(impl_->device, impl_->dtype);
-  const torch::Tensor types = borrow(in.types, {in.n_all}, i64).to(impl_->device);
-  const torch::Tensor edge_index =
+  GraphTensors g;
+  g.n_local = in.n_local < 0 ? in.n_all : in.n_local;
+  g.positions = borrow(in.positions, {in.n_all, 3}, f64).to(device, dtype);
+  g.types = borrow(in.types, {in.n_all}, i64).to(device);
+  g.edge_index =
       torch::stack({borrow(in.centers, {in.n_edges}, i64), borrow(in.neighbors, {in.n_edges}, i64)})
-          .to(on_device.dtype(torch::kInt64));
-  const torch::Tensor shifts =
-      borrow(in.shifts, {in.n_edges, 3}, f64).to(impl_->device, impl_->dtype);
+          .to(device);
+  g.shifts = borrow(in.shifts, {in.n_edges, 3}, f64).to(device, dtype);
+  return g;
+}
 
-  // On CPU the profiling executor's specialisations gain nothing measurable (no CPU fuser)
-  // but cost ~30% per call on small graphs (bench/cpp_vs_python.py); on CUDA its fusions
-  // pay. The flag is thread-local, so other TorchScript users in the process are untouched.
-  torch::jit::GraphOptimizerEnabledGuard optimize(impl_->device.is_cuda());
-  c10::IValue result;
-  try {
-    result = impl_->module.forward({positions, types, edge_index, shifts, n_local, request.forces,
-                                    request.virial, request.atomic_virial});
-  } catch (const c10::Error& err) {
-    throw Error("the model failed on this input: " + first_line(err.what_without_backtrace()));
-  }
-  const auto dict = result.toGenericDict();
+Outputs read_outputs(const c10::Dict<c10::IValue, c10::IValue>& dict, const Request& request) {
   auto get = [&](const char* key) { return dict.at(c10::IValue(key)).toTensor(); };
-
   Outputs out;
-  out.energy = get(keys::ENERGY).detach().to(torch::kCPU, torch::kFloat64).item<double>();
-  copy_out(get(keys::ATOMIC_ENERGY), out.atomic_energy);
   if (request.forces) copy_out(get(keys::FORCES), out.forces);
   if (request.virial) {
     std::vector<double> v;
@@ -186,6 +162,30 @@ Outputs Model::compute(const Inputs& in, const Request& request) const {
     std::copy(v.begin(), v.end(), out.virial.begin());
   }
   if (request.atomic_virial) copy_out(get(keys::ATOMIC_VIRIAL), out.atomic_virial);
+  return out;
+}
+
+Outputs Model::compute(const Inputs& in, const Request& request) const {
+  const GraphTensors g = impl_->tensors(in);
+  // The model differentiates w.r.t. edge vectors: grad mode must be on whatever the caller's
+  // thread-local state (a Python caller inside torch.no_grad() shares it with us).
+  torch::AutoGradMode grad_mode(true);
+  // On CPU the profiling executor's specialisations gain nothing measurable (no CPU fuser)
+  // but cost ~30% per call on small graphs (bench/cpp_vs_python.py); on CUDA its fusions
+  // pay. The flag is thread-local, so other TorchScript users in the process are untouched.
+  torch::jit::GraphOptimizerEnabledGuard optimize(impl_->device.is_cuda());
+  c10::IValue result;
+  try {
+    result = impl_->module.forward({g.positions, g.types, g.edge_index, g.shifts, g.n_local,
+                                    request.forces, request.virial, request.atomic_virial});
+  } catch (const c10::Error& err) {
+    throw Error("the model failed on this input: " + first_line(err.what_without_backtrace()));
+  }
+  const auto dict = result.toGenericDict();
+  Outputs out = read_outputs(dict, request);
+  const auto get = [&](const char* key) { return dict.at(c10::IValue(key)).toTensor(); };
+  out.energy = get(keys::ENERGY).detach().to(torch::kCPU, torch::kFloat64).item<double>();
+  copy_out(get(keys::ATOMIC_ENERGY), out.atomic_energy);
   return out;
 }
 

@@ -103,3 +103,43 @@ def test_stale_ghost_rows_would_be_wrong(tmp_path):
     stale = evaluate_by_hops(model.module, hops, *args, torch.arange(len(domain["owner"])))
     gap = abs(float(exchanged[keys.ENERGY][0] - stale[keys.ENERGY][0]))
     assert gap > 1e-6
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_core_exchange_equals_python_driver(tmp_path, variant):
+    """Model::compute_exchanged (C++, hermnet::OwnerExchange) against the reference driver."""
+    from hermnet.export import load_core
+
+    export_tiny(variant, tmp_path / "m.pt")
+    model = load_exported(tmp_path / "m.pt")
+    core = load_core(tmp_path / "m.pt").core
+    assert core.has_hop_interface
+    domain = ghost_domain(STRUCTURES["thin"](), model.cutoff)
+    args = [domain[k] for k in ("positions", "types", "edge_index", "edge_shift", "n_local")]
+    flags = dict(compute_virial=True, compute_atomic_virial=True)
+    expected = as_numpy(
+        evaluate_by_hops(
+            model.module,
+            model.metadata[keys.METADATA_NUM_HOPS],
+            *args,
+            domain["owner"],
+            **flags,
+        )
+    )
+    got = core.compute_exchanged(*[np.asarray(a) for a in args], domain["owner"].numpy(), **flags)
+    for key in keys.OUTPUTS:
+        err = max_relative(got[key], expected[key])
+        assert err < 1e-12, f"{key}: {err:.3g}"
+
+
+def test_core_exchange_rejects_a_bad_owner_table(tmp_path):
+    from hermnet.export import load_core
+
+    export_tiny("vertex", tmp_path / "m.pt")
+    core = load_core(tmp_path / "m.pt").core
+    domain = ghost_domain(STRUCTURES["thin"](), 3.5)
+    args = [np.asarray(domain[k]) for k in ("positions", "types", "edge_index", "edge_shift")]
+    owner = domain["owner"].numpy().copy()
+    owner[-1] = len(owner) - 1  # a ghost that owns itself
+    with pytest.raises(RuntimeError, match="ghosts must name a local row"):
+        core.compute_exchanged(*args, domain["n_local"], owner)

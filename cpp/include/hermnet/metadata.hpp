@@ -40,7 +40,8 @@ struct Metadata {
   int64_t num_parameters = 0;
   std::string training_data;
   SelfCheckFrame self_check;
-  std::string json;  // the raw metadata, for tools that want the rest
+  int hop_interface = 0;  // version of the hop-by-hop methods; 0: the file has none
+  std::string json;       // the raw metadata, for tools that want the rest
 
   // Parse and validate; throws hermnet::Error naming `where` and the problem.
   static Metadata parse(const std::string& json, const std::string& where);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "hermnet/error.hpp"
+#include "hermnet/exchange.hpp"
 #include "hermnet/metadata.hpp"
 
 namespace hermnet {
@@ -67,6 +68,18 @@ class Model {
   const std::string& path() const;
 
   Outputs compute(const Inputs& inputs, const Request& request = {}) const;
+
+  // The same results for one domain of a decomposed system, hop by hop: after every hop
+  // `exchange` refreshes ghost rows from their owners, and backward it sends ghost gradients
+  // home before the previous hop is differentiated. `inputs` hold the local atoms, then the
+  // ghosts their edges reach (one cutoff deep is enough), and edges of local centers (edges
+  // of ghost centers are allowed and ignored). Every domain must call this together, also
+  // one without atoms: each exchange is collective. Forces and per-atom virials come on all
+  // n_all rows; the engine adds ghost rows to their owners, as after compute().
+  Outputs compute_exchanged(const Inputs& inputs, GhostExchange& exchange,
+                            const Request& request = {}) const;
+  // Whether the file has the hop-by-hop methods compute_exchanged needs.
+  bool has_hop_interface() const;
 
   // Rebuild the stored frame's graph with build_neighbor_list, evaluate, compare.
   SelfCheckResult self_check() const;

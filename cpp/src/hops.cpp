@@ -1,0 +1,164 @@
+// Model::compute_exchanged: the forward pass hop by hop with ghost exchange, and its backward
+// hop by hop with ghost gradients sent home (the C++ twin of hermnet/export/hops.py).
+//
+// Forward, hop k maps x_k to y_k; the engine turns y_k into x_{k+1} by overwriting ghost rows
+// with their owners' rows. Each x_{k+1} is a fresh leaf, so autograd never crosses an
+// exchange. Backward, dE/dx_{k+1} is known on every row; a ghost's share belongs to its owner
+// (reverse exchange), and ghost rows of y_k were discarded, so dE/dy_k is the summed gradient
+// on local rows and zero on ghost rows. The edge-vector gradient accumulates over all hops.
+#include <torch/csrc/autograd/autograd.h>
+#include <torch/csrc/jit/runtime/graph_executor.h>
+#include <torch/script.h>
+
+#include "hermnet/keys.hpp"
+#include "hermnet/model.hpp"
+#include "model_impl.hpp"
+
+namespace hermnet {
+namespace {
+
+// Features are exchanged as one row per atom: [s (F) | v (3 x F)], float64 on the host.
+class Rows {
+ public:
+  Rows(torch::Tensor& buffer, int64_t n, int64_t features, bool pinned) : n_(n), f_(features) {
+    const int64_t width = 4 * features;
+    if (!buffer.defined() || buffer.size(0) < n || buffer.size(1) != width) {
+      // Grown with slack: atom counts of a domain drift by a few percent between steps.
+      const int64_t capacity = n + n / 8 + 16;
+      buffer = torch::empty({capacity, width},
+                            torch::TensorOptions().dtype(torch::kFloat64).pinned_memory(pinned));
+    }
+    rows_ = buffer.narrow(0, 0, n);
+  }
+  double* data() { return rows_.data_ptr<double>(); }
+  int64_t width() const { return 4 * f_; }
+
+  void store(const torch::Tensor& s, const torch::Tensor& v) {
+    rows_.narrow(1, 0, f_).copy_(s.detach());
+    rows_.narrow(1, f_, 3 * f_).copy_(v.detach().reshape({n_, 3 * f_}));
+  }
+  void store(const torch::Tensor& both) { rows_.copy_(both.detach()); }
+  // A copy on `device` in `dtype`, as one [n, 4F] tensor.
+  torch::Tensor load(torch::Device device, torch::Dtype dtype) const {
+    return rows_.to(device, dtype, /*non_blocking=*/false, /*copy=*/true);
+  }
+  void zero_rows_from(int64_t first) { rows_.narrow(0, first, n_ - first).zero_(); }
+
+  torch::Tensor scalars(const torch::Tensor& both) const { return both.narrow(1, 0, f_); }
+  torch::Tensor vectors(const torch::Tensor& both) const {
+    return both.narrow(1, f_, 3 * f_).view({n_, 3, f_});
+  }
+
+ private:
+  torch::Tensor rows_;
+  int64_t n_, f_;
+};
+
+}  // namespace
+
+bool Model::has_hop_interface() const { return impl_->metadata.hop_interface >= 1; }
+
+Outputs Model::compute_exchanged(const Inputs& in, GhostExchange& exchange,
+                                 const Request& request) const {
+  if (!has_hop_interface()) {
+    throw Error(impl_->path +
+                " has no hop-by-hop methods (exported by an older hermnet), which ghost exchange "
+                "needs; re-export it with `hermnet export`, or use the deep ghost shell");
+  }
+  if (impl_->metadata.hop_interface > keys::HOP_INTERFACE_VERSION) {
+    throw Error(impl_->path + " has hop interface version " +
+                std::to_string(impl_->metadata.hop_interface) + ", newer than this core (" +
+                std::to_string(keys::HOP_INTERFACE_VERSION) + "); rebuild from a newer hermnet");
+  }
+  const GraphTensors g = impl_->tensors(in);
+  const int64_t n = in.n_all;
+  const int hops = impl_->metadata.num_message_hops;
+  torch::AutoGradMode grad_mode(true);
+  torch::jit::GraphOptimizerEnabledGuard optimize(impl_->device.is_cuda());
+  torch::jit::Module& module = impl_->module;
+  const auto call = [&](const char* method, std::vector<c10::IValue> args) {
+    try {
+      return module.get_method(method)(std::move(args));
+    } catch (const c10::Error& err) {
+      throw Error(std::string("the model's ") + method +
+                  " failed on this input: " + first_line(err.what_without_backtrace()));
+    }
+  };
+
+  auto embedded = call(keys::HOP_EMBED, {g.types}).toTuple();
+  torch::Tensor s = embedded->elements()[0].toTensor();
+  torch::Tensor v = embedded->elements()[1].toTensor();
+  Rows rows(impl_->exchange_rows, n, s.size(1), impl_->device.is_cuda());
+
+  Outputs out;
+  if (g.n_local == 0) {
+    // Nothing of ours to compute, but our neighbors' exchanges pass through us.
+    rows.store(torch::zeros({n, rows.width()}, torch::kFloat64));
+    for (int k = 0; k < 2 * hops; ++k) {
+      if (k < hops) {
+        exchange.forward(rows.data(), n, rows.width());
+      } else {
+        exchange.reverse(rows.data(), n, rows.width());
+      }
+    }
+    if (request.forces) out.forces.assign(3 * n, 0.0);
+    if (request.atomic_virial) out.atomic_virial.assign(9 * n, 0.0);
+    return out;
+  }
+
+  auto prepared = call(keys::HOP_PREPARE, {g.positions, g.types, g.edge_index, g.shifts});
+  const torch::Tensor edge_vec = prepared.toTuple()->elements()[0].toTensor();
+  const c10::IValue geometry = prepared.toTuple()->elements()[1];
+  const c10::IValue index = prepared.toTuple()->elements()[2];
+
+  std::vector<torch::Tensor> inputs;             // x_k: the exchanged [n, 4F] leaf (k >= 1)
+  std::vector<std::array<torch::Tensor, 2>> ys;  // y_k: hop k's (s, v), with their graph
+  for (int k = 0; k < hops; ++k) {
+    auto y = call(keys::HOP, {static_cast<int64_t>(k), s, v, geometry, index}).toTuple();
+    ys.push_back({y->elements()[0].toTensor(), y->elements()[1].toTensor()});
+    rows.store(ys.back()[0], ys.back()[1]);
+    exchange.forward(rows.data(), n, rows.width());
+    torch::Tensor x = rows.load(impl_->device, impl_->dtype).requires_grad_(true);
+    inputs.push_back(x);
+    s = rows.scalars(x);
+    v = rows.vectors(x);
+  }
+  const torch::Tensor atomic = call(keys::HOP_READOUT, {s, g.types, g.n_local}).toTensor();
+  const torch::Tensor energy = atomic.sum();
+  out.energy = energy.detach().item<double>();
+  copy_out(atomic, out.atomic_energy);
+
+  torch::Tensor edge_grad = torch::zeros_like(edge_vec);
+  torch::Tensor grad_x = torch::autograd::grad({energy}, {inputs.back()}, {}, true, false, true)[0];
+  for (int k = hops - 1; k >= 0; --k) {
+    rows.store(grad_x.defined() ? grad_x : torch::zeros_like(inputs.back()));
+    exchange.reverse(rows.data(), n, rows.width());
+    rows.zero_rows_from(g.n_local);
+    const torch::Tensor grad_y = rows.load(impl_->device, impl_->dtype);
+    std::vector<torch::Tensor> outputs, grad_outputs;
+    const torch::Tensor grad_parts[2] = {rows.scalars(grad_y), rows.vectors(grad_y)};
+    for (int part = 0; part < 2; ++part) {
+      if (!ys[k][part].requires_grad()) continue;
+      outputs.push_back(ys[k][part]);
+      grad_outputs.push_back(grad_parts[part].contiguous());
+    }
+    grad_x = torch::Tensor();
+    if (outputs.empty()) continue;
+    std::vector<torch::Tensor> wrt{edge_vec};
+    if (k > 0) wrt.push_back(inputs[k - 1]);
+    // retain_graph: the edge geometry's graph is shared by every hop.
+    const auto grads = torch::autograd::grad(outputs, wrt, grad_outputs, true, false, true);
+    if (grads[0].defined()) edge_grad += grads[0];
+    if (k > 0) grad_x = grads[1];
+  }
+
+  auto derived = call(keys::HOP_DERIVATIVES, {edge_vec, edge_grad, g.edge_index, n, request.forces,
+                                              request.virial, request.atomic_virial})
+                     .toGenericDict();
+  Outputs results = read_outputs(derived, request);
+  results.energy = out.energy;
+  results.atomic_energy = std::move(out.atomic_energy);
+  return results;
+}
+
+}  // namespace hermnet

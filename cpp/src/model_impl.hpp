@@ -1,0 +1,38 @@
+// Private to the core: the state behind hermnet::Model and the torch helpers its two
+// evaluation paths (model.cpp: whole graph; hops.cpp: hop by hop with ghost exchange) share.
+#pragma once
+
+#include <torch/script.h>
+
+#include <string>
+#include <vector>
+
+#include "hermnet/model.hpp"
+
+namespace hermnet {
+
+// One graph on the model's device and dtype.
+struct GraphTensors {
+  torch::Tensor positions, types, edge_index, shifts;
+  int64_t n_local = 0;
+};
+
+struct Model::Impl {
+  std::string path;
+  Metadata metadata;
+  torch::Device device{torch::kCPU};
+  torch::Dtype dtype = torch::kFloat64;
+  mutable torch::jit::Module module;
+  // Host staging rows for ghost exchange, reused between calls (pinned for CUDA).
+  mutable torch::Tensor exchange_rows;
+
+  // Validate `in` (types, edge indices) and move it to the device in the model dtype.
+  GraphTensors tensors(const Inputs& in) const;
+};
+
+std::string first_line(const std::string& text);
+void copy_out(const torch::Tensor& t, std::vector<double>& out);
+// Forces, virial and per-atom virial (as requested) from a model's output dictionary.
+Outputs read_outputs(const c10::Dict<c10::IValue, c10::IValue>& dict, const Request& request);
+
+}  // namespace hermnet
