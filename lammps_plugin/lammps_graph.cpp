@@ -42,7 +42,8 @@ void LammpsGraph::build(const Atom& atom, const NeighList& list,
   shifts_.clear();
   model_index_.assign(nall, -1);
 
-  // Model atoms: mapped local atoms first, then (Explicit) mapped ghosts.
+  // Model atoms: mapped local atoms first, then (Explicit) all mapped ghosts; Exchange adds
+  // ghosts below as edges reach them.
   for (int i = 0; i < nlocal; ++i) {
     if (model_type[atom.type[i]] >= 0) add_atom(atom, i, model_type[atom.type[i]]);
   }
@@ -58,7 +59,7 @@ void LammpsGraph::build(const Atom& atom, const NeighList& list,
     for (int i = 0; i < nlocal; ++i) local_of_tag_[static_cast<int64_t>(atom.tag[i])] = i;
   }
 
-  // Centers: local atoms (Remap) or every atom the list holds, ghosts included (Explicit).
+  // Centers: local atoms, or every atom the list holds, ghosts included (Explicit).
   const int n_centers = mode == GhostMode::Explicit ? list.inum + list.gnum : list.inum;
   for (int ii = 0; ii < n_centers; ++ii) {
     const int i = list.ilist[ii];
@@ -74,6 +75,11 @@ void LammpsGraph::build(const Atom& atom, const NeighList& list,
       if (mode == GhostMode::Remap && j >= nlocal) {
         neighbor = owner_of_ghost(atom, j);
         for (int k = 0; k < 3; ++k) shift[k] = x[j][k] - x[neighbor][k];
+      }
+      // Exchange: a ghost becomes a model atom when an edge first reaches it.
+      if (mode == GhostMode::Exchange && model_index_[neighbor] < 0 &&
+          model_type[atom.type[neighbor]] >= 0) {
+        add_atom(atom, neighbor, model_type[atom.type[neighbor]]);
       }
       if (model_index_[neighbor] < 0) continue;
       centers_.push_back(center);

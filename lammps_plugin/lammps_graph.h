@@ -21,10 +21,15 @@ namespace hermnet_lammps {
 //   Remap: one rank. Every ghost is a periodic image of a local atom; edges to a ghost point
 //     to its owner (found by atom ID) with shift x_ghost - x_owner, so only local atoms are
 //     model atoms and the ghost shell need only be one cutoff deep.
-//   Explicit: several ranks. Local and ghost atoms are all model atoms (local first), edges
-//     have zero shifts, edges of ghosts come from a REQ_GHOST list, and the ghost shell must
-//     be as deep as the receptive field. Forces on ghosts go home by reverse communication.
-enum class GhostMode { Remap, Explicit };
+//   Exchange: any number of ranks. Model atoms are the local atoms, then the ghosts that
+//     their edges reach; edges come only from local centers, with zero shifts. Ghost
+//     features are refreshed from their owners after every hop (LammpsExchange), so the
+//     ghost shell is one cutoff (plus skin) deep.
+//   Explicit ("deep"): the reference for several ranks. Local and ghost atoms are all model
+//     atoms (local first), edges have zero shifts, edges of ghosts come from a REQ_GHOST
+//     list, and the ghost shell must be as deep as the receptive field.
+// In Exchange and Explicit mode forces on ghosts go home by LAMMPS' reverse communication.
+enum class GhostMode { Remap, Exchange, Explicit };
 
 class LammpsGraph {
  public:

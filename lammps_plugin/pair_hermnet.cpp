@@ -7,6 +7,7 @@
 #include <mpi.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <exception>
 #include <fstream>
@@ -18,6 +19,7 @@
 #include "error.h"
 #include "force.h"
 #include "hermnet/model.hpp"
+#include "lammps_exchange.h"
 #include "lammps_graph.h"
 #include "memory.h"
 #include "neigh_list.h"
@@ -38,15 +40,31 @@ struct PairHermNet::Impl {
   std::unique_ptr<hermnet::Model> model;
   std::vector<int64_t> model_type;  // per LAMMPS type (1-based), -1 for NULL
   std::vector<std::string> type_names;
+  std::string ghosts_request = "auto";
   GhostMode mode = GhostMode::Remap;
   hermnet_lammps::LammpsGraph graph;
+  std::unique_ptr<hermnet_lammps::LammpsExchange> exchange;
   std::string self_check_report;
+  // compute pair values (summed over ranks): model atoms, local ones, ghosts, edges.
+  std::array<double, 4> stats{};
 };
 
 namespace {
 
 const char* const USAGE =
-    "use `pair_style hermnet model.pt [device cpu|cuda|auto] [check yes|no] [dump_graph FILE]`";
+    "use `pair_style hermnet model.pt [device cpu|cuda|auto] [ghosts auto|remap|exchange|deep] "
+    "[check yes|no] [dump_graph FILE]`";
+
+const char* mode_name(GhostMode mode) {
+  switch (mode) {
+    case GhostMode::Remap:
+      return "remap";
+    case GhostMode::Exchange:
+      return "exchange";
+    default:
+      return "deep";
+  }
+}
 
 std::string join(const std::vector<std::string>& items) {
   std::string out;
@@ -65,6 +83,8 @@ PairHermNet::PairHermNet(LAMMPS* lmp) : Pair(lmp), impl_(new Impl) {
   // rank), where F dot r over LAMMPS' atoms would miss the periodic images.
   no_virial_fdotr_compute = 1;
   centroidstressflag = CENTROID_AVAIL;
+  nextra = static_cast<int>(impl_->stats.size());
+  pvector = impl_->stats.data();
 }
 
 PairHermNet::~PairHermNet() {
@@ -90,8 +110,12 @@ void PairHermNet::compute(int eflag, int vflag) {
   } catch (const std::exception& err) {
     error->one(FLERR, "pair_style hermnet: {}", err.what());
   }
-  // Energy comes from local atoms only: a rank that owns none has nothing to add.
-  if (s.graph.n_local() == 0) return;
+  s.stats = {static_cast<double>(s.graph.n_all()), static_cast<double>(s.graph.n_local()),
+             static_cast<double>(s.graph.n_all() - s.graph.n_local()),
+             static_cast<double>(s.graph.n_edges())};
+  // Energy comes from local atoms only: a rank that owns none has nothing to add, unless
+  // its neighbors' ghost exchanges pass through it.
+  if (s.graph.n_local() == 0 && s.mode != GhostMode::Exchange) return;
 
   hermnet::Request request;
   request.forces = true;
@@ -99,11 +123,32 @@ void PairHermNet::compute(int eflag, int vflag) {
   request.atomic_virial = vflag_atom != 0 || cvflag_atom != 0;
   hermnet::Outputs out;
   try {
-    out = s.model->compute(s.graph.inputs(), request);
+    if (s.mode == GhostMode::Exchange) {
+      s.exchange->bind(&s.graph.lammps_index(), s.graph.n_local(), atom->nlocal + atom->nghost);
+      out = s.model->compute_exchanged(s.graph.inputs(), *s.exchange, request);
+    } else {
+      out = s.model->compute(s.graph.inputs(), request);
+    }
   } catch (const std::exception& err) {
     error->one(FLERR, "pair_style hermnet: {}", err.what());
   }
   add_results(out);
+}
+
+int PairHermNet::pack_forward_comm(int n, int* list, double* buf, int /*pbc_flag*/, int* /*pbc*/) {
+  return impl_->exchange->pack_forward(n, list, buf);
+}
+
+void PairHermNet::unpack_forward_comm(int n, int first, double* buf) {
+  impl_->exchange->unpack_forward(n, first, buf);
+}
+
+int PairHermNet::pack_reverse_comm(int n, int first, double* buf) {
+  return impl_->exchange->pack_reverse(n, first, buf);
+}
+
+void PairHermNet::unpack_reverse_comm(int n, int* list, double* buf) {
+  impl_->exchange->unpack_reverse(n, list, buf);
 }
 
 void PairHermNet::add_results(const hermnet::Outputs& out) {
@@ -144,6 +189,7 @@ void PairHermNet::settings(int narg, char** arg) {
   Impl& s = *impl_;
   s.path = arg[0];
   s.device_request = "cpu";
+  s.ghosts_request = "auto";
   s.check = true;
   s.dump_graph.clear();
   for (int iarg = 1; iarg < narg; iarg += 2) {
@@ -155,6 +201,13 @@ void PairHermNet::settings(int narg, char** arg) {
         error->all(FLERR, "pair_style hermnet: device must be cpu, cuda or auto, not '{}'", value);
       }
       s.device_request = value;
+    } else if (key == "ghosts") {
+      if (value != "auto" && value != "remap" && value != "exchange" && value != "deep") {
+        error->all(FLERR,
+                   "pair_style hermnet: ghosts must be auto, remap, exchange or deep, not '{}'",
+                   value);
+      }
+      s.ghosts_request = value;
     } else if (key == "check") {
       s.check = utils::logical(FLERR, value, false, lmp) == 1;
     } else if (key == "dump_graph") {
@@ -164,9 +217,23 @@ void PairHermNet::settings(int narg, char** arg) {
     }
   }
   energy_unit_factor();  // stops early for unsupported units
-  s.mode = comm->nprocs > 1 ? GhostMode::Explicit : GhostMode::Remap;
-  ghostneigh = s.mode == GhostMode::Explicit ? 1 : 0;
+  choose_ghost_mode();
   load_model();
+  if (s.mode == GhostMode::Exchange) {
+    if (!s.model->has_hop_interface()) {
+      error->all(FLERR,
+                 "pair_style hermnet: {} was exported by an older hermnet without the hop-by-hop "
+                 "methods that ghost exchange needs; re-export it with `hermnet export`, or use "
+                 "`ghosts deep`",
+                 s.path);
+    }
+    // One row of scalar and vector features per atom, in both directions.
+    comm_forward = comm_reverse = static_cast<int>(s.model->exchange_width());
+    s.exchange = std::make_unique<hermnet_lammps::LammpsExchange>(this, comm);
+  } else {
+    comm_forward = comm_reverse = 0;
+    s.exchange.reset();
+  }
   if (s.check) run_self_check();
   // A new model needs a new type-to-element map.
   if (allocated) {
@@ -177,6 +244,27 @@ void PairHermNet::settings(int narg, char** arg) {
   s.model_type.clear();
   s.logged = false;
   s.dumped = false;
+}
+
+void PairHermNet::choose_ghost_mode() {
+  Impl& s = *impl_;
+  const std::string& want = s.ghosts_request;
+  if (want == "remap" && comm->nprocs > 1) {
+    error->all(FLERR,
+               "pair_style hermnet: `ghosts remap` maps ghosts to local atoms and works on one "
+               "rank only, but this run has {}; use `ghosts exchange` (or auto)",
+               comm->nprocs);
+  }
+  if (want == "auto") {
+    s.mode = comm->nprocs > 1 ? GhostMode::Exchange : GhostMode::Remap;
+  } else if (want == "remap") {
+    s.mode = GhostMode::Remap;
+  } else if (want == "exchange") {
+    s.mode = GhostMode::Exchange;
+  } else {
+    s.mode = GhostMode::Explicit;
+  }
+  ghostneigh = s.mode == GhostMode::Explicit ? 1 : 0;
 }
 
 void PairHermNet::load_model() {
@@ -300,11 +388,12 @@ void PairHermNet::init_style() {
   if (s.mode == GhostMode::Remap && atom->tag_enable == 0) {
     error->all(FLERR, "pair_style hermnet requires atom IDs; remove `atom_modify id no`");
   }
-  if (comm->nprocs > 1 && s.mode != GhostMode::Explicit) {
+  if (comm->nprocs > 1 && s.mode == GhostMode::Remap) {
     error->all(FLERR, "pair_style hermnet: the number of ranks changed; repeat pair_style");
   }
   energy_unit_factor();
-  if (s.mode == GhostMode::Remap) {
+  if (s.mode != GhostMode::Explicit) {
+    // Remap and Exchange: edges of local atoms only, ghost shell one cutoff + skin deep.
     neighbor->add_request(this, NeighConst::REQ_FULL);
   } else {
     neighbor->add_request(this, NeighConst::REQ_FULL | NeighConst::REQ_GHOST);
@@ -358,12 +447,18 @@ void PairHermNet::log_setup() {
   const double skin = neighbor->skin;
   std::string ghosts;
   if (s.mode == GhostMode::Remap) {
-    ghosts =
-        fmt::format("one rank: ghosts mapped to their owners by atom ID, ghost cutoff {:.6g} Å",
-                    m.cutoff + skin);
+    ghosts = fmt::format(
+        "ghosts remap: one rank, ghosts mapped to their owners by atom ID, ghost cutoff {:.6g} Å",
+        m.cutoff + skin);
+  } else if (s.mode == GhostMode::Exchange) {
+    ghosts = fmt::format(
+        "ghosts exchange: {} rank(s), ghost features ({} values per atom) refreshed after each "
+        "of {} hops, ghost cutoff {:.6g} Å",
+        comm->nprocs, s.model->exchange_width(), m.num_message_hops,
+        std::max(comm->cutghostuser, m.cutoff + skin));
   } else {
-    ghosts = fmt::format("{} ranks: explicit ghosts, ghost cutoff {:.6g} Å", comm->nprocs,
-                         std::max(comm->cutghostuser, m.receptive_field + skin));
+    ghosts = fmt::format("ghosts deep: {} rank(s), explicit ghosts, ghost cutoff {:.6g} Å",
+                         comm->nprocs, std::max(comm->cutghostuser, m.receptive_field + skin));
   }
   utils::logmesg(lmp,
                  "HermNet: model {} (hermnet {}, torch {}, variant {}, {} parameters, training "

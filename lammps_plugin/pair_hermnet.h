@@ -1,6 +1,7 @@
 // pair_style hermnet: an exported HermNet model (eV, Å) inside LAMMPS.
 //
-//   pair_style hermnet model.pt [device cpu|cuda|auto] [check yes|no] [dump_graph FILE]
+//   pair_style hermnet model.pt [device cpu|cuda|auto] [ghosts auto|remap|exchange|deep]
+//                     [check yes|no] [dump_graph FILE]
 //   pair_coeff * * El1 El2 ...        (one element name or NULL per LAMMPS atom type)
 //
 // The model is called only through hermnet::Model (cpp/); the state lives behind a pointer
@@ -27,12 +28,18 @@ class PairHermNet : public Pair {
   void coeff(int narg, char** arg) override;
   void init_style() override;
   double init_one(int i, int j) override;
+  // Ghost-feature exchange between hops (ghosts exchange), through LammpsExchange.
+  int pack_forward_comm(int n, int* list, double* buf, int pbc_flag, int* pbc) override;
+  void unpack_forward_comm(int n, int first, double* buf) override;
+  int pack_reverse_comm(int n, int first, double* buf) override;
+  void unpack_reverse_comm(int n, int* list, double* buf) override;
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 
   void allocate();
+  void choose_ghost_mode();
   void load_model();
   void run_self_check();
   void log_setup();

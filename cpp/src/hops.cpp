@@ -58,6 +58,8 @@ class Rows {
 
 bool Model::has_hop_interface() const { return impl_->metadata.hop_interface >= 1; }
 
+int64_t Model::exchange_width() const { return impl_->exchange_width; }
+
 Outputs Model::compute_exchanged(const Inputs& in, GhostExchange& exchange,
                                  const Request& request) const {
   if (!has_hop_interface()) {

@@ -88,6 +88,15 @@ Model::Model(const std::string& path, const std::string& device) : impl_(new Imp
                 first_line(err.what_without_backtrace()));
   }
   impl_->module.eval();
+  if (impl_->metadata.hop_interface >= 1) {
+    // Row width of the ghost exchange: [s | v] of one atom, as hop_embed lays them out.
+    torch::NoGradGuard no_grad;
+    const auto one_atom = torch::zeros({1}, torch::TensorOptions().dtype(torch::kInt64));
+    const auto embedded =
+        impl_->module.get_method(keys::HOP_EMBED)({one_atom.to(impl_->device)}).toTuple();
+    impl_->exchange_width =
+        embedded->elements()[0].toTensor().size(1) + embedded->elements()[1].toTensor()[0].numel();
+  }
 }
 
 Model::~Model() = default;

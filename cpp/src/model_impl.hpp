@@ -25,6 +25,7 @@ struct Model::Impl {
   mutable torch::jit::Module module;
   // Host staging rows for ghost exchange, reused between calls (pinned for CUDA).
   mutable torch::Tensor exchange_rows;
+  int64_t exchange_width = 0;
 
   // Validate `in` (types, edge indices) and move it to the device in the model dtype.
   GraphTensors tensors(const Inputs& in) const;

@@ -59,7 +59,12 @@ def pair_lines(model: Path | str, elements: list[str], options: str = "") -> str
 
 
 def run0_script(
-    atoms: Atoms, pair: str, units: str = "metal", before: str = "", after: str = ""
+    atoms: Atoms,
+    pair: str,
+    units: str = "metal",
+    before: str = "",
+    after: str = "",
+    post: str = "",
 ) -> str:
     return f"""units {units}
 atom_style atomic
@@ -79,6 +84,8 @@ dump_modify d format float %.17g sort id
 run 0
 print "$(pe:%.17g) $(vol:%.17g) $(c_p[1]:%.17g) $(c_p[2]:%.17g) $(c_p[3]:%.17g) \
 $(c_p[4]:%.17g) $(c_p[5]:%.17g) $(c_p[6]:%.17g)" file results.txt
+undump d
+{post}
 """
 
 
@@ -92,6 +99,7 @@ def run0(
     units: str = "metal",
     before: str = "",
     after: str = "",
+    post: str = "",
 ) -> dict:
     """`run 0`: energy, forces, per-atom energies, global and per-atom virials (LAMMPS units).
 
@@ -100,7 +108,7 @@ def run0(
     """
     workdir.mkdir(parents=True, exist_ok=True)
     write_data(workdir / "data.lmp", atoms, species or ELEMENTS, types)
-    script = run0_script(atoms, pair, units, before, after)
+    script = run0_script(atoms, pair, units, before, after, post)
     run = run_lammps(script, workdir, nprocs=nprocs)
     return read_run0(workdir, units, run)
 

@@ -98,14 +98,40 @@ def test_failing_self_check(tmp_path, models):
     assert "HermNet: self-check skipped" in run.output
 
 
-def test_comm_mode_multi_names_the_cutoff(tmp_path, models):
+def test_deep_ghosts_with_comm_mode_multi_name_the_cutoff(tmp_path, models):
     error = run_script(
         tmp_path,
-        f"pair_style hermnet {models['pair']}\npair_coeff * * H C O Cu",
+        f"pair_style hermnet {models['pair']} ghosts deep\npair_coeff * * H C O Cu",
         settings="neighbor 2.0 multi\ncomm_modify mode multi",
         nprocs=2,
     )
     assert "comm_modify mode single cutoff 16" in error
+
+
+def test_remap_on_two_ranks_points_to_exchange(tmp_path, models):
+    error = run_script(
+        tmp_path, f"pair_style hermnet {models['pair']} ghosts remap\npair_coeff * *", nprocs=2
+    )
+    assert "works on one rank only" in error and "ghosts exchange" in error
+
+
+def test_unknown_ghost_mode(tmp_path, models):
+    error = run_script(
+        tmp_path, f"pair_style hermnet {models['pair']} ghosts shallow\npair_coeff * *"
+    )
+    assert "ghosts must be auto, remap, exchange or deep, not 'shallow'" in error
+
+
+def test_exchange_with_a_model_without_hop_methods(tmp_path, models):
+    """A file exported before the hop methods existed: re-export, or use the deep shell."""
+    extra = {keys.METADATA_FILE: ""}
+    module = torch.jit.load(str(models["pair"]), _extra_files=extra)
+    meta = json.loads(extra[keys.METADATA_FILE])
+    del meta[keys.METADATA_HOP_INTERFACE]
+    old = tmp_path / "old.pt"
+    torch.jit.save(module, str(old), _extra_files={keys.METADATA_FILE: json.dumps(meta)})
+    error = run_script(tmp_path, f"pair_style hermnet {old}\npair_coeff * * H C O Cu", nprocs=2)
+    assert "hermnet export" in error and "ghosts deep" in error
 
 
 def test_unknown_keyword(tmp_path, models):

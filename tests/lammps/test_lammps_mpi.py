@@ -1,5 +1,10 @@
-"""1, 2 and 4 MPI ranks give the single-rank results (explicit ghost shell as deep as the
-receptive field, ghost forces summed onto owners by LAMMPS), also when a rank owns no atom.
+"""Several MPI ranks give the single-rank results.
+
+Default on several ranks: ghost exchange (`ghosts exchange`): the ghost shell is one cutoff
+deep and the features of ghost atoms are refreshed from their owners after every hop, with
+gradients sent home in the backward pass. The reference: `ghosts deep`, a ghost shell as
+deep as the receptive field. Layouts include ranks that own no atom, 3 ranks (an uneven
+split) and a cell thinner than the cutoff, where a rank's ghosts are images of its own atoms.
 
 The ranks differ from one rank only in summation order: 1e-10 of each quantity's scale
 (measured: about 1e-14).
@@ -7,10 +12,11 @@ The ranks differ from one rank only in summation order: 1e-10 of each quantity's
 
 import re
 
+import numpy as np
 import pytest
 
 from tests.lammps.lammps_helpers import assert_close, pair_lines, run0, structure
-from tests.model.helpers import ELEMENTS
+from tests.model.helpers import ELEMENTS, VARIANTS
 
 OUTPUTS = ("energy", "forces", "atomic_energy", "virial", "atomic_virial", "atomic_virial6")
 
@@ -21,33 +27,106 @@ def nlocal_min(output: str) -> float:
     return float(match.group(1))
 
 
-def compare_ranks(tmp_path, model, name, ranks, before=""):
+def compare_ranks(tmp_path, model, name, ranks, before="", ghosts="auto"):
+    """Run `name` on 1 rank (remap) and on each of `ranks` with `ghosts`; all must agree."""
     atoms = structure(name)
-    pair = pair_lines(model, ELEMENTS)
-    one = run0(tmp_path / "1", atoms, pair)
+    one = run0(tmp_path / "1", atoms, pair_lines(model, ELEMENTS))
     runs = {}
     for n in ranks:
+        pair = pair_lines(model, ELEMENTS, f"ghosts {ghosts}")
         runs[n] = run0(tmp_path / str(n), atoms, pair, nprocs=n, before=before)
-        output = runs[n]["run"].output
-        assert f"HermNet: {n} ranks: explicit ghosts, ghost cutoff 16 Å" in output
+        mode = "exchange" if ghosts == "auto" else ghosts
+        assert f"HermNet: ghosts {mode}: {n} rank(s)" in runs[n]["run"].output
         assert_close(runs[n], one, OUTPUTS, rtol=1e-10)
     return runs
 
 
-def test_molecule_with_empty_ranks(tmp_path, models):
-    """A molecule in a vacuum box cut into 4 slabs along x: the outer ranks own no atom."""
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_exchange_alloy_two_and_three_ranks(tmp_path, models, variant):
+    compare_ranks(tmp_path, models[variant], "alloy", [2, 3])
+
+
+def test_exchange_molecule_with_empty_ranks(tmp_path, models):
+    """A molecule in a vacuum box cut into 4 slabs along x: the outer ranks own no atom, and
+    still pass their neighbors' exchanges on."""
     runs = compare_ranks(tmp_path, models["pair"], "molecule", [2, 4], "processors * 1 1")
     assert nlocal_min(runs[4]["run"].output) == 0
 
 
-def test_alloy_two_ranks(tmp_path, models):
-    compare_ranks(tmp_path, models["triad"], "alloy", [2])
+@pytest.mark.parametrize("variant", ["vertex", "triad"])
+def test_exchange_thin_cell_one_and_four_ranks(tmp_path, models, variant):
+    """A cell thinner than the cutoff: the ghosts are many images of the rank's own atoms
+    (LAMMPS' self-swaps carry the exchange), also on one rank with `ghosts exchange`."""
+    runs = compare_ranks(tmp_path, models[variant], "thin", [1, 4], ghosts="exchange")
+    assert nlocal_min(runs[4]["run"].output) == 0  # 3 atoms on 4 ranks
+
+
+def test_exchange_agrees_with_deep_ghost_shell(tmp_path, models):
+    atoms = structure("alloy")
+    runs = {}
+    for ghosts in ("exchange", "deep"):
+        pair = pair_lines(models["triad"], ELEMENTS, f"ghosts {ghosts}")
+        runs[ghosts] = run0(tmp_path / ghosts, atoms, pair, nprocs=2, post=STATS)
+    assert_close(runs["exchange"], runs["deep"], OUTPUTS, rtol=1e-10)
+    computed = {k: model_atoms(v["run"].output) for k, v in runs.items()}
+    assert computed["exchange"] < computed["deep"]
+
+
+# compute pair hermnet: model atoms, local ones, ghosts and edges, summed over ranks.
+STATS = """compute hs all pair hermnet
+run 0
+print "stats $(c_hs[1]) $(c_hs[2]) $(c_hs[3]) $(c_hs[4])"
+"""
+
+
+def model_atoms(output: str) -> float:
+    match = re.findall(r"^stats (\S+) (\S+) (\S+) (\S+)", output, re.MULTILINE)
+    assert match, "no compute pair statistics printed"
+    return float(match[-1][0])
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["alloy", "triclinic", "thin"])
-def test_periodic_cells_two_and_four_ranks(tmp_path, models, name):
-    """Small periodic cells: the 16 Å ghost shell holds many images of each atom."""
-    runs = compare_ranks(tmp_path, models["vertex"], name, [2, 4])
-    if name == "thin":
-        assert nlocal_min(runs[4]["run"].output) == 0  # 3 atoms on 4 ranks
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_exchange_triclinic_and_thin_three_ranks(tmp_path, models, variant):
+    compare_ranks(tmp_path / "tri", models[variant], "triclinic", [3, 4])
+    compare_ranks(tmp_path / "thin", models[variant], "thin", [2, 3])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["alloy", "thin"])
+def test_deep_ghost_shell_two_and_four_ranks(tmp_path, models, name):
+    """The reference mode itself, on small periodic cells with many images of each atom."""
+    compare_ranks(tmp_path, models["vertex"], name, [2, 4], ghosts="deep")
+
+
+def test_exchange_forces_are_minus_the_energy_gradient_on_two_ranks(tmp_path, models):
+    """Central differences of the 2-rank energy against the 2-rank forces (float64)."""
+    atoms = structure("alloy")
+    pair = pair_lines(models["pair"], ELEMENTS)
+    h = 1e-4
+    probes = [1, 7, 20]
+    moves = []
+    for probe in probes:
+        for axis in "xyz":
+            for sign in (1, -1):
+                shift = {a: "0" for a in "xyz"}
+                shift[axis] = f"{sign * h}"
+                moves.append(
+                    f"displace_atoms p{probe} move {shift['x']} {shift['y']} {shift['z']} units box\n"
+                    f'run 0\nprint "fd {probe} {axis} {sign} $(pe:%.17g)"\n'
+                    f"displace_atoms p{probe} move {-float(shift['x'])} {-float(shift['y'])} "
+                    f"{-float(shift['z'])} units box"
+                )
+    groups = "\n".join(f"group p{p} id {p}" for p in probes)
+    got = run0(tmp_path, atoms, pair, nprocs=2, post=groups + "\n" + "\n".join(moves))
+    energies = {}
+    for probe, axis, sign, energy in re.findall(
+        r"^fd (\d+) ([xyz]) (-?1) (\S+)", got["run"].output, re.MULTILINE
+    ):
+        energies[(int(probe), axis, int(sign))] = float(energy)
+    assert len(energies) == 6 * len(probes)
+    for probe in probes:
+        for k, axis in enumerate("xyz"):
+            fd = -(energies[(probe, axis, 1)] - energies[(probe, axis, -1)]) / (2 * h)
+            force = got["forces"][probe - 1, k]
+            assert np.isclose(fd, force, rtol=1e-6, atol=1e-7), (probe, axis, fd, force)

@@ -80,6 +80,8 @@ class Model {
                             const Request& request = {}) const;
   // Whether the file has the hop-by-hop methods compute_exchanged needs.
   bool has_hop_interface() const;
+  // Doubles per atom that each ghost exchange moves (4 x features); 0 without hop methods.
+  int64_t exchange_width() const;
 
   // Rebuild the stored frame's graph with build_neighbor_list, evaluate, compare.
   SelfCheckResult self_check() const;
