@@ -107,15 +107,16 @@ def test_exchange_forces_are_minus_the_energy_gradient_on_two_ranks(tmp_path, mo
     probes = [1, 7, 20]
     moves = []
     for probe in probes:
-        for axis in "xyz":
+        for k, axis in enumerate("xyz"):
             for sign in (1, -1):
-                shift = {a: "0" for a in "xyz"}
-                shift[axis] = f"{sign * h}"
+                step = [0.0, 0.0, 0.0]
+                step[k] = sign * h
+                forth = " ".join(f"{x:.17g}" for x in step)
+                back = " ".join(f"{-x:.17g}" for x in step)
                 moves.append(
-                    f"displace_atoms p{probe} move {shift['x']} {shift['y']} {shift['z']} units box\n"
-                    f'run 0\nprint "fd {probe} {axis} {sign} $(pe:%.17g)"\n'
-                    f"displace_atoms p{probe} move {-float(shift['x'])} {-float(shift['y'])} "
-                    f"{-float(shift['z'])} units box"
+                    f"displace_atoms p{probe} move {forth} units box\nrun 0\n"
+                    f'print "fd {probe} {axis} {sign} $(pe:%.17g)"\n'
+                    f"displace_atoms p{probe} move {back} units box"
                 )
     groups = "\n".join(f"group p{p} id {p}" for p in probes)
     got = run0(tmp_path, atoms, pair, nprocs=2, post=groups + "\n" + "\n".join(moves))
