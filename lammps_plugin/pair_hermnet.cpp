@@ -5,6 +5,7 @@
 #include "pair_hermnet.h"
 
 #include <mpi.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <array>
@@ -45,8 +46,9 @@ struct PairHermNet::Impl {
   hermnet_lammps::LammpsGraph graph;
   std::unique_ptr<hermnet_lammps::LammpsExchange> exchange;
   std::string self_check_report;
-  // compute pair values (summed over ranks): model atoms, local ones, ghosts, edges.
-  std::array<double, 4> stats{};
+  // compute pair values (summed over ranks): model atoms, local ones, ghosts, edges, and
+  // the peak resident memory of the process in MiB (after the last compute).
+  std::array<double, 5> stats{};
 };
 
 namespace {
@@ -133,6 +135,8 @@ void PairHermNet::compute(int eflag, int vflag) {
     error->one(FLERR, "pair_style hermnet: {}", err.what());
   }
   add_results(out);
+  rusage usage{};
+  if (getrusage(RUSAGE_SELF, &usage) == 0) s.stats[4] = usage.ru_maxrss / 1024.0;  // kB on Linux
 }
 
 int PairHermNet::pack_forward_comm(int n, int* list, double* buf, int /*pbc_flag*/, int* /*pbc*/) {
