@@ -37,6 +37,12 @@ def describe(meta: dict) -> str:
         ("cutoff", f"{meta[keys.METADATA_CUTOFF]:g} {units['length']}"),
         ("message hops", str(meta[keys.METADATA_NUM_HOPS])),
         ("receptive field", f"{meta[keys.METADATA_RECEPTIVE_FIELD]:g} {units['length']}"),
+        (
+            "hop interface",
+            f"v{meta[keys.METADATA_HOP_INTERFACE]} (LAMMPS `ghosts exchange` works)"
+            if keys.METADATA_HOP_INTERFACE in meta
+            else "none: re-export for LAMMPS `ghosts exchange`",
+        ),
         ("parameters", f"{meta[keys.METADATA_NUM_PARAMETERS]:,}"),
         ("units", f"energy {units['energy']}, length {units['length']}"),
         (

@@ -47,6 +47,7 @@ def test_export_takes_the_smallest_training_frame(trained, capsys):
         "triad",
         "H(Z=1)",
         "receptive field  14 Å",
+        "hop interface  v1 (LAMMPS `ghosts exchange` works)",
         "parameters",
         "4 atoms from",
         "3 test structures",
