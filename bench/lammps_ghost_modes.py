@@ -28,16 +28,16 @@ import json
 import os
 import platform
 import re
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench.lammps_runner import run_bench  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results"
 ELEMENTS = ["Co", "Cr", "Fe", "Ni"]
 MODEL = dict(features=16, radial_basis=8, layers=2, cutoff=4.0)
@@ -130,7 +130,6 @@ def parse(log: str) -> dict:
 
 def run_case(model: Path, atoms, ghosts: str, ranks: int, args, workdir: Path) -> dict:
     from hermnet.lammps.data import lammps_frame, write_data
-    from hermnet.lammps.run import lammps_command, lammps_env
 
     workdir.mkdir(parents=True, exist_ok=True)
     write_data(workdir / "data.lmp", lammps_frame(atoms), ELEMENTS)
@@ -142,18 +141,10 @@ def run_case(model: Path, atoms, ghosts: str, ranks: int, args, workdir: Path) -
         warmup=args.warmup,
         steps=args.steps,
     )
-    (workdir / "in.bench").write_text(script)
-    cmd = [*lammps_command(ranks), "-in", "in.bench", "-log", "log.lammps", "-screen", "none"]
-    env = lammps_env()
-    env["OMP_NUM_THREADS"] = "1"
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True)
-    wall = time.perf_counter() - start
-    log = (workdir / "log.lammps").read_text() if (workdir / "log.lammps").exists() else ""
-    if proc.returncode != 0 or "ERROR" in log:
-        tail = "\n".join((log + proc.stdout + proc.stderr).splitlines()[-15:])
-        return {"ghosts": ghosts, "ranks": ranks, "failed": tail, "wall_s": wall}
-    return {"ghosts": ghosts, **parse(log), "wall_s": wall}
+    run = run_bench(script, workdir, ranks)
+    if run.error:
+        return {"ghosts": ghosts, "ranks": ranks, "failed": run.error, "wall_s": run.wall_s}
+    return {"ghosts": ghosts, **parse(run.log), "wall_s": run.wall_s}
 
 
 COUNT_SCRIPT = """units metal
@@ -171,17 +162,16 @@ run 0
 def ghost_counts(atoms, ranks: int, ghost_cutoff: float, workdir: Path) -> dict:
     """Local and ghost atoms per rank that LAMMPS holds for a given ghost cutoff."""
     from hermnet.lammps.data import lammps_frame, write_data
-    from hermnet.lammps.run import lammps_command, lammps_env
 
     workdir.mkdir(parents=True, exist_ok=True)
     write_data(workdir / "data.lmp", lammps_frame(atoms), ELEMENTS)
     script = COUNT_SCRIPT.format(
         cutoff=DEFAULT_MODEL["cutoff"], skin=SKIN, ghost_cutoff=ghost_cutoff
     )
-    (workdir / "in.count").write_text(script)
-    cmd = [*lammps_command(ranks), "-in", "in.count", "-log", "log.lammps", "-screen", "none"]
-    subprocess.run(cmd, cwd=workdir, env=lammps_env(), capture_output=True, check=True)
-    log = (workdir / "log.lammps").read_text()
+    run = run_bench(script, workdir, ranks, name="in.count")
+    if run.error:
+        raise RuntimeError(f"ghost count failed ({ranks} ranks):\n{run.error}")
+    log = run.log
     ghosts = float(re.findall(r"Nghost:\s+(\S+) ave", log)[-1])
     return {
         "ranks": ranks,

@@ -31,7 +31,6 @@ import os
 import platform
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,6 +40,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench.lammps_runner import run_bench  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results"
 ELEMENTS = ["Co", "Cr", "Fe", "Ni"]
 MODELS = {
@@ -152,28 +153,19 @@ def parse_log(text: str) -> dict:
 
 def time_lammps(path: Path, atoms, nprocs: int, warmup: int, steps: int, workdir: Path) -> dict:
     from hermnet.lammps.data import lammps_frame, write_data
-    from hermnet.lammps.run import lammps_command, lammps_env
 
     workdir.mkdir(parents=True, exist_ok=True)
     write_data(workdir / "data.lmp", lammps_frame(atoms), ELEMENTS)
-    (workdir / "in.bench").write_text(
-        SCRIPT.format(model=path, elements=" ".join(ELEMENTS), warmup=warmup, steps=steps)
-    )
-    cmd = [*lammps_command(nprocs), "-in", "in.bench", "-log", "log.lammps", "-screen", "none"]
-    env = lammps_env()
-    env["OMP_NUM_THREADS"] = "1"
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True)
-    wall = time.perf_counter() - start
-    log = (workdir / "log.lammps").read_text() if (workdir / "log.lammps").exists() else ""
-    if proc.returncode != 0 or "ERROR" in log:
-        tail = "\n".join((log + proc.stdout + proc.stderr).splitlines()[-20:])
-        raise RuntimeError(f"LAMMPS failed ({nprocs} ranks):\n{tail}")
+    script = SCRIPT.format(model=path, elements=" ".join(ELEMENTS), warmup=warmup, steps=steps)
+    run = run_bench(script, workdir, nprocs)
+    if run.error:
+        raise RuntimeError(f"LAMMPS failed ({nprocs} ranks):\n{run.error}")
+    log, wall, cmd = run.log, run.wall_s, run.command
     out = parse_log(log)
     out.update(
         wall_s=wall,
         warmup_steps=warmup,
-        command="OMP_NUM_THREADS=1 " + " ".join(cmd),
+        command=cmd,
         input=SCRIPT.format(
             model="model.pt", elements=" ".join(ELEMENTS), warmup=warmup, steps=steps
         ),
