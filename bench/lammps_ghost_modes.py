@@ -32,14 +32,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench.alloy import ELEMENTS, cocrfeni  # noqa: E402
 from bench.lammps_runner import run_bench  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
-ELEMENTS = ["Co", "Cr", "Fe", "Ni"]
 MODEL = dict(features=16, radial_basis=8, layers=2, cutoff=4.0)
 DEFAULT_MODEL = dict(layers=4, cutoff=5.0)  # projected with ghost counts only
 SKIN = 1.0
@@ -73,18 +71,6 @@ print "stats $(c_hs[1]) $(c_hs[2]) $(c_hs[3]) $(c_hs[4]) $(c_hs[5]) $(pe:%.12g)"
 """
 
 
-def alloy(repeat: int):
-    from ase.build import bulk
-
-    atoms = bulk("Ni", "fcc", a=3.56, cubic=True).repeat(repeat)
-    rng = np.random.default_rng(0)
-    symbols = np.repeat(ELEMENTS, len(atoms) // len(ELEMENTS))
-    rng.shuffle(symbols)  # exactly equiatomic
-    atoms.set_chemical_symbols(list(symbols))
-    atoms.rattle(0.05, seed=0)
-    return atoms
-
-
 def export_model(path: Path) -> dict:
     import torch
 
@@ -95,7 +81,7 @@ def export_model(path: Path) -> dict:
     config = ModelConfig(elements=ELEMENTS, variant="vertex", dtype="float32", **MODEL)
     torch.manual_seed(0)
     potential = build_model(config).eval()
-    small = alloy(2)
+    small = cocrfeni(2)
     frame = Structure(
         numbers=small.numbers,
         positions=small.positions,
@@ -237,7 +223,7 @@ def main() -> None:
     os.environ["OMP_NUM_THREADS"] = "1"
     import torch
 
-    atoms = alloy(args.repeat)
+    atoms = cocrfeni(args.repeat)
     tmp = Path(tempfile.mkdtemp(prefix="hermnet_ghosts_"))
     model = tmp / "model.pt"
     results = {

@@ -40,10 +40,10 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench.alloy import ELEMENTS, cocrfeni  # noqa: E402
 from bench.lammps_runner import run_bench  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
-ELEMENTS = ["Co", "Cr", "Fe", "Ni"]
 MODELS = {
     "default": dict(features=128, radial_basis=30, layers=4, cutoff=5.0),
     "reduced": dict(features=64, radial_basis=30, layers=2, cutoff=5.0),
@@ -51,18 +51,6 @@ MODELS = {
 }
 TWO_RANK = ("l1",)  # models small enough (receptive field) for the 2-rank run, see docstring
 MAX_ATOMS_PER_RANK = 15000  # evaluated atoms (own + ghost shell) per rank, memory guard
-
-
-def alloy_4000():
-    from ase.build import bulk
-
-    atoms = bulk("Ni", "fcc", a=3.56, cubic=True).repeat(10)
-    rng = np.random.default_rng(0)
-    symbols = np.repeat(ELEMENTS, len(atoms) // len(ELEMENTS))
-    rng.shuffle(symbols)  # exactly equiatomic
-    atoms.set_chemical_symbols(list(symbols))
-    atoms.rattle(0.05, seed=0)
-    return atoms
 
 
 def export_model(name: str, path: Path) -> dict:
@@ -75,7 +63,7 @@ def export_model(name: str, path: Path) -> dict:
     config = ModelConfig(elements=ELEMENTS, variant="vertex", dtype="float32", **MODELS[name])
     torch.manual_seed(0)
     potential = build_model(config).eval()
-    small = alloy_4000()[:32]  # self-check frame: a small piece of the alloy (no pbc)
+    small = cocrfeni(10)[:32]  # self-check frame: a small piece of the alloy (no pbc)
     small.pbc = False
     frame = Structure(numbers=small.numbers, positions=small.positions, source="bench frame")
     export_potential(potential, config, path, frame, dtype="float32", training_data="untrained")
@@ -189,7 +177,7 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)
-    atoms = alloy_4000()
+    atoms = cocrfeni(10)
     tmp = Path(tempfile.mkdtemp(prefix="hermnet_bench_"))
     results = {
         "machine": platform.platform(),
