@@ -1,0 +1,67 @@
+"""Every accuracy benchmark's config is valid and points at data that exist (no training)."""
+
+import argparse
+import json
+
+import pytest
+
+from bench.accuracy.run import RMD17, ROOT, configure
+from bench.accuracy.table import BEGIN, END, write_table
+from hermnet.train.config import TrainConfig
+
+DATA = ROOT.parent / "shared" / "data"
+CASES = [("rmd17", {"molecule": m}) for m in RMD17]
+CASES += [("mlearn", {"element": "Si"}), ("mlearn", {"element": "Ge"}), ("water", {})]
+
+
+def args_for(benchmark, **extra):
+    base = dict(variant=None, faithful=False, tag=None, minutes=1.0, device=None)
+    return argparse.Namespace(benchmark=benchmark, **{**base, **extra})
+
+
+@pytest.mark.parametrize(("benchmark", "extra"), CASES)
+def test_config_is_valid_and_data_exist(benchmark, extra):
+    if not DATA.is_dir():
+        pytest.skip(f"the shared datasets are not at {DATA}")
+    name, raw = configure(args_for(benchmark, **extra))
+    config = TrainConfig.from_dict(raw, base_dir=ROOT)
+    for path in config.data.train + config.data.test:
+        assert (ROOT / path).exists(), path
+    assert config.training.max_time_minutes == 1.0
+    assert str(config.output).endswith(f"runs/accuracy/{name}")
+
+
+def test_variant_and_faithful_change_the_model_and_the_name():
+    name, raw = configure(args_for("mlearn", element="Si", variant="pair", faithful=True))
+    assert name == "mlearn_Si_pair_faithful"
+    assert raw["model"]["variant"] == "pair"
+    assert raw["model"]["readout"] == "pooled" and raw["model"]["aggregation"] == "mean"
+    assert raw["model"]["features"] == 64  # the benchmark's size is kept
+
+
+def test_table_is_rebuilt_between_the_markers(tmp_path):
+    results = tmp_path / "results"
+    results.mkdir()
+    _, raw = configure(args_for("mlearn", element="Ge"))
+    record = {
+        "name": "mlearn_Ge",
+        "benchmark": "mlearn",
+        "command": "python bench/accuracy/run.py mlearn --element Ge",
+        "hardware": {"cpu_count": 2},
+        "training_minutes": 20.0,
+        "epochs": 50,
+        "config": raw,
+        "test": {"energy_per_atom_mae_meV": 3.21, "forces_mae_meV_A": 98.7, "stress_mae_GPa": 0.2},
+        "snap": [
+            {"model": "SNAP linear", "energy_per_atom_mae": 0.008, "forces_mae": 0.2},
+        ],
+    }
+    (results / "mlearn_Ge.json").write_text(json.dumps(record))
+    doc = tmp_path / "results.md"
+    doc.write_text(f"intro\n{BEGIN}\nold table\n{END}\noutro\n")
+    write_table(results, doc)
+    text = doc.read_text()
+    assert text.startswith("intro\n") and text.endswith("outro\n")
+    assert "old table" not in text
+    assert "| mlearn_Ge | vertex F=64 L=3 float32 | 3.2 meV/atom | 98.7 meV/Å | 0.200 GPa" in text
+    assert "| mlearn_Ge | SNAP linear | 8.0 meV/atom | 200.0 meV/Å |" in text
