@@ -10,6 +10,7 @@
 #include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/script.h>
 
+#include "guards.hpp"
 #include "hermnet/keys.hpp"
 #include "hermnet/model.hpp"
 #include "model_impl.hpp"
@@ -73,18 +74,26 @@ Outputs Model::compute_exchanged(const Inputs& in, GhostExchange& exchange,
                 std::to_string(keys::HOP_INTERFACE_VERSION) + "); rebuild from a newer hermnet");
   }
   const GraphTensors g = impl_->tensors(in);
+  check_finite_inputs(in);
+  Outputs out;
+  try {
+    out = run_hops(g, in, exchange, request);
+  } catch (...) {
+    rethrow_as_error(impl_->metadata, device(), in);
+  }
+  check_finite_outputs(out, in);
+  return out;
+}
+
+Outputs Model::run_hops(const GraphTensors& g, const Inputs& in, GhostExchange& exchange,
+                        const Request& request) const {
   const int64_t n = in.n_all;
   const int hops = impl_->metadata.num_message_hops;
   torch::AutoGradMode grad_mode(true);
   torch::jit::GraphOptimizerEnabledGuard optimize(impl_->device.is_cuda());
   torch::jit::Module& module = impl_->module;
   const auto call = [&](const char* method, std::vector<c10::IValue> args) {
-    try {
-      return module.get_method(method)(std::move(args));
-    } catch (const c10::Error& err) {
-      throw Error(std::string("the model's ") + method +
-                  " failed on this input: " + first_line(err.what_without_backtrace()));
-    }
+    return module.get_method(method)(std::move(args));
   };
 
   auto embedded = call(keys::HOP_EMBED, {g.types}).toTuple();

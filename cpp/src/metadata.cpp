@@ -143,6 +143,12 @@ Metadata Metadata::parse(const std::string& text, const std::string& where) {
   if (root.has(keys::METADATA_HOP_INTERFACE)) {
     m.hop_interface = static_cast<int>(r.integer(keys::METADATA_HOP_INTERFACE));
   }
+  if (root.has(keys::METADATA_MODEL_CONFIG)) {
+    const Value& config = root.object.at(keys::METADATA_MODEL_CONFIG);
+    if (config.has("features") && config.object.at("features").kind == Value::Kind::Number) {
+      m.features = static_cast<int>(config.object.at("features").number);
+    }
+  }
   m.json = text;
   return m;
 }

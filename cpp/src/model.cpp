@@ -11,6 +11,7 @@
 #include <fstream>
 #include <map>
 
+#include "guards.hpp"
 #include "hermnet/keys.hpp"
 #include "model_impl.hpp"
 
@@ -176,25 +177,28 @@ Outputs read_outputs(const c10::Dict<c10::IValue, c10::IValue>& dict, const Requ
 
 Outputs Model::compute(const Inputs& in, const Request& request) const {
   const GraphTensors g = impl_->tensors(in);
-  // The model differentiates w.r.t. edge vectors: grad mode must be on whatever the caller's
-  // thread-local state (a Python caller inside torch.no_grad() shares it with us).
-  torch::AutoGradMode grad_mode(true);
-  // On CPU the profiling executor's specialisations gain nothing measurable (no CPU fuser)
-  // but cost ~30% per call on small graphs (bench/cpp_vs_python.py); on CUDA its fusions
-  // pay. The flag is thread-local, so other TorchScript users in the process are untouched.
-  torch::jit::GraphOptimizerEnabledGuard optimize(impl_->device.is_cuda());
-  c10::IValue result;
+  check_finite_inputs(in);
+  Outputs out;
   try {
-    result = impl_->module.forward({g.positions, g.types, g.edge_index, g.shifts, g.n_local,
-                                    request.forces, request.virial, request.atomic_virial});
-  } catch (const c10::Error& err) {
-    throw Error("the model failed on this input: " + first_line(err.what_without_backtrace()));
+    // The model differentiates w.r.t. edge vectors: grad mode must be on whatever the
+    // caller's thread-local state (a Python caller inside torch.no_grad() shares it with us).
+    torch::AutoGradMode grad_mode(true);
+    // On CPU the profiling executor's specialisations gain nothing measurable (no CPU fuser)
+    // but cost ~30% per call on small graphs (bench/cpp_vs_python.py); on CUDA its fusions
+    // pay. The flag is thread-local, so other TorchScript users in the process are untouched.
+    torch::jit::GraphOptimizerEnabledGuard optimize(impl_->device.is_cuda());
+    const c10::IValue result =
+        impl_->module.forward({g.positions, g.types, g.edge_index, g.shifts, g.n_local,
+                               request.forces, request.virial, request.atomic_virial});
+    const auto dict = result.toGenericDict();
+    out = read_outputs(dict, request);
+    const auto get = [&](const char* key) { return dict.at(c10::IValue(key)).toTensor(); };
+    out.energy = get(keys::ENERGY).detach().to(torch::kCPU, torch::kFloat64).item<double>();
+    copy_out(get(keys::ATOMIC_ENERGY), out.atomic_energy);
+  } catch (...) {
+    rethrow_as_error(impl_->metadata, device(), in);
   }
-  const auto dict = result.toGenericDict();
-  Outputs out = read_outputs(dict, request);
-  const auto get = [&](const char* key) { return dict.at(c10::IValue(key)).toTensor(); };
-  out.energy = get(keys::ENERGY).detach().to(torch::kCPU, torch::kFloat64).item<double>();
-  copy_out(get(keys::ATOMIC_ENERGY), out.atomic_energy);
+  check_finite_outputs(out, in);
   return out;
 }
 

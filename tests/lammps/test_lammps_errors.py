@@ -150,3 +150,21 @@ def test_device_choice(tmp_path, models):
     if not gpu:
         error = run_script(tmp_path, pair.format("cuda"))
         assert "sees no CUDA GPU" in error and "use cpu" in error
+
+
+@pytest.mark.parametrize("nprocs", [1, 2])
+def test_overlapping_atoms_stop_the_run(tmp_path, models, nprocs):
+    """Two atoms on one site give NaN in the model: LAMMPS stops instead of moving on."""
+    atoms = structure("alloy")
+    atoms.positions[5] = atoms.positions[4]
+    write_data(tmp_path / "data.lmp", atoms, ELEMENTS)
+    script = f"""units metal
+atom_style atomic
+read_data data.lmp
+pair_style hermnet {models["vertex"]}
+pair_coeff * * {" ".join(ELEMENTS)}
+run 0
+"""
+    run = run_lammps(script, tmp_path, nprocs=nprocs, check=False)
+    assert run.returncode != 0
+    assert "non-finite" in run.output and "stopped rather than continue" in run.output

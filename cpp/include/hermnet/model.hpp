@@ -52,6 +52,8 @@ struct SelfCheckResult {
 // torch, such as the LAMMPS plugin, choose a device per MPI rank.
 int cuda_device_count();
 
+struct GraphTensors;  // private to the core (torch tensors of one graph)
+
 class Model {
  public:
   // device: "cpu", "cuda" or "cuda:N". Throws hermnet::Error for a file that is not an
@@ -92,6 +94,8 @@ class Model {
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
+  Outputs run_hops(const GraphTensors& g, const Inputs& in, GhostExchange& exchange,
+                   const Request& request) const;
 };
 
 }  // namespace hermnet
