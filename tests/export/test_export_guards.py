@@ -41,7 +41,8 @@ def test_overlapping_atoms_stop_with_non_finite_forces(model_path, path):
     edge_index = np.array([[0, 1], [1, 0]])
     shifts = np.zeros((2, 3))
     types = core.types(atoms.numbers)
-    with pytest.raises(RuntimeError, match="non-finite (energy|force).*stopped rather than continue"):
+    expected = "non-finite (energy|force).*stopped rather than continue"
+    with pytest.raises(RuntimeError, match=expected):
         if path == "whole graph":
             core.compute(positions, types, edge_index, shifts)
         else:
