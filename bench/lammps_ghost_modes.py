@@ -34,7 +34,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bench.alloy import ELEMENTS, cocrfeni  # noqa: E402
+from bench.alloy import ELEMENTS, cocrfeni, export_untrained  # noqa: E402
 from bench.lammps_runner import run_bench  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -69,28 +69,6 @@ run {warmup}
 run {steps}
 print "stats $(c_hs[1]) $(c_hs[2]) $(c_hs[3]) $(c_hs[4]) $(c_hs[5]) $(pe:%.12g)"
 """
-
-
-def export_model(path: Path) -> dict:
-    import torch
-
-    from hermnet.data.structure import Structure
-    from hermnet.export import export_potential
-    from hermnet.model import ModelConfig, build_model
-
-    config = ModelConfig(elements=ELEMENTS, variant="vertex", dtype="float32", **MODEL)
-    torch.manual_seed(0)
-    potential = build_model(config).eval()
-    small = cocrfeni(2)
-    frame = Structure(
-        numbers=small.numbers,
-        positions=small.positions,
-        cell=small.cell.array,
-        pbc=small.pbc,
-        source="bench frame",
-    )
-    export_potential(potential, config, path, frame, dtype="float32", training_data="untrained")
-    return {**config.to_dict(), "num_parameters": sum(p.numel() for p in potential.parameters())}
 
 
 def parse(log: str) -> dict:
@@ -236,7 +214,7 @@ def main() -> None:
         "atoms": len(atoms),
         "box_A": 3.56 * args.repeat,
         "skin_A": SKIN,
-        "model": export_model(model),
+        "model": export_untrained(model, **MODEL),
         "command": "OMP_NUM_THREADS=1 .venv/bin/python bench/lammps_ghost_modes.py "
         + " ".join(sys.argv[1:]),
         "note": "2-core machine shared with other work; 4 ranks oversubscribe the 2 cores, "

@@ -40,7 +40,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bench.alloy import ELEMENTS, cocrfeni  # noqa: E402
+from bench.alloy import ELEMENTS, cocrfeni, export_untrained  # noqa: E402
 from bench.lammps_runner import run_bench  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -51,23 +51,6 @@ MODELS = {
 }
 TWO_RANK = ("l1",)  # models small enough (receptive field) for the 2-rank run, see docstring
 MAX_ATOMS_PER_RANK = 15000  # evaluated atoms (own + ghost shell) per rank, memory guard
-
-
-def export_model(name: str, path: Path) -> dict:
-    import torch
-
-    from hermnet.data.structure import Structure
-    from hermnet.export import export_potential
-    from hermnet.model import ModelConfig, build_model
-
-    config = ModelConfig(elements=ELEMENTS, variant="vertex", dtype="float32", **MODELS[name])
-    torch.manual_seed(0)
-    potential = build_model(config).eval()
-    small = cocrfeni(10)[:32]  # self-check frame: a small piece of the alloy (no pbc)
-    small.pbc = False
-    frame = Structure(numbers=small.numbers, positions=small.positions, source="bench frame")
-    export_potential(potential, config, path, frame, dtype="float32", training_data="untrained")
-    return {**config.to_dict(), "num_parameters": sum(p.numel() for p in potential.parameters())}
 
 
 def time_core(path: Path, atoms, warmup: int, steps: int) -> dict:
@@ -200,7 +183,7 @@ def main() -> None:
     for name in names:
         path = tmp / f"{name}.pt"
         t0 = time.perf_counter()
-        case = {"config": export_model(name, path)}
+        case = {"config": export_untrained(path, **MODELS[name])}
         print(f"[{name}] exported in {time.perf_counter() - t0:.1f} s", flush=True)
         n = len(atoms)
         case["core"] = time_core(path, atoms, args.warmup, args.steps)

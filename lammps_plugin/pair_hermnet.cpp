@@ -42,6 +42,7 @@ struct PairHermNet::Impl {
   std::vector<int64_t> model_type;  // per LAMMPS type (1-based), -1 for NULL
   std::vector<std::string> type_names;
   std::string ghosts_request = "auto";
+  int64_t chunk_edges = 0;  // Model::set_chunk_edges on every rank; 0: whole graph
   GhostMode mode = GhostMode::Remap;
   hermnet_lammps::LammpsGraph graph;
   std::unique_ptr<hermnet_lammps::LammpsExchange> exchange;
@@ -54,8 +55,8 @@ struct PairHermNet::Impl {
 namespace {
 
 const char* const USAGE =
-    "use `pair_style hermnet model.pt [device cpu|cuda|auto] [ghosts auto|remap|exchange|deep] "
-    "[check yes|no] [dump_graph FILE]`";
+    "use `pair_style hermnet model.pt [device cpu|cuda|cuda:N|auto] "
+    "[ghosts auto|remap|exchange|deep] [chunk EDGES|off] [check yes|no] [dump_graph FILE]`";
 
 const char* mode_name(GhostMode mode) {
   switch (mode) {
@@ -195,14 +196,18 @@ void PairHermNet::settings(int narg, char** arg) {
   s.device_request = "cpu";
   s.ghosts_request = "auto";
   s.check = true;
+  s.chunk_edges = 0;
   s.dump_graph.clear();
   for (int iarg = 1; iarg < narg; iarg += 2) {
     const std::string key = arg[iarg];
     if (iarg + 1 >= narg) error->all(FLERR, "pair_style hermnet: {} needs a value; {}", key, USAGE);
     const std::string value = arg[iarg + 1];
     if (key == "device") {
-      if (value != "cpu" && value != "cuda" && value != "auto") {
-        error->all(FLERR, "pair_style hermnet: device must be cpu, cuda or auto, not '{}'", value);
+      const bool numbered = value.rfind("cuda:", 0) == 0 && value.size() > 5 &&
+                            value.find_first_not_of("0123456789", 5) == std::string::npos;
+      if (value != "cpu" && value != "cuda" && value != "auto" && !numbered) {
+        error->all(FLERR, "pair_style hermnet: device must be cpu, cuda, cuda:N or auto, not '{}'",
+                   value);
       }
       s.device_request = value;
     } else if (key == "ghosts") {
@@ -212,6 +217,14 @@ void PairHermNet::settings(int narg, char** arg) {
                    value);
       }
       s.ghosts_request = value;
+    } else if (key == "chunk") {
+      s.chunk_edges = value == "off" ? 0 : utils::bnumeric(FLERR, value, false, lmp);
+      if (s.chunk_edges < 0 || (value != "off" && s.chunk_edges == 0)) {
+        error->all(FLERR,
+                   "pair_style hermnet: chunk must be a positive number of edges per chunk (for "
+                   "example 2000000) or off, not '{}'",
+                   value);
+      }
     } else if (key == "check") {
       s.check = utils::logical(FLERR, value, false, lmp) == 1;
     } else if (key == "dump_graph") {
@@ -223,6 +236,15 @@ void PairHermNet::settings(int narg, char** arg) {
   energy_unit_factor();  // stops early for unsupported units
   choose_ghost_mode();
   load_model();
+  if (s.chunk_edges > 0) {
+    if (!s.model->has_hop_interface()) {
+      error->all(FLERR,
+                 "pair_style hermnet: {} was exported by an older hermnet without the hop-by-hop "
+                 "methods that `chunk` needs; re-export it with `hermnet export`, or drop `chunk`",
+                 s.path);
+    }
+    s.model->set_chunk_edges(s.chunk_edges);
+  }
   if (s.mode == GhostMode::Exchange) {
     if (!s.model->has_hop_interface()) {
       error->all(FLERR,
@@ -283,6 +305,7 @@ void PairHermNet::load_model() {
   std::string device = s.device_request;
   const int n_gpus = hermnet::cuda_device_count();
   if (device == "auto") device = n_gpus > 0 ? "cuda" : "cpu";
+  // `cuda:N` names the GPU; plain `cuda` picks one per rank.
   if (device == "cuda" && n_gpus > 0) {
     // One GPU per rank, chosen by the rank's index on its node.
     MPI_Comm node;
@@ -464,17 +487,21 @@ void PairHermNet::log_setup() {
     ghosts = fmt::format("ghosts deep: {} rank(s), explicit ghosts, ghost cutoff {:.6g} Å",
                          comm->nprocs, std::max(comm->cutghostuser, m.receptive_field + skin));
   }
-  utils::logmesg(lmp,
-                 "HermNet: model {} (hermnet {}, torch {}, variant {}, {} parameters, training "
-                 "data: {})\n"
-                 "HermNet: elements {}; atom types {}\n"
-                 "HermNet: dtype {}, device {}, cutoff {:.6g} Å, {} message hops, receptive "
-                 "field {:.6g} Å\n"
-                 "HermNet: {}\n"
-                 "HermNet: units {}: energies x {:.9g}{}\n",
-                 s.path, m.hermnet_version, m.torch_version, m.variant, m.num_parameters,
-                 m.training_data, join(m.elements), table, m.dtype, s.model->device(), m.cutoff,
-                 m.num_message_hops, m.receptive_field, ghosts, update->unit_style,
-                 energy_unit_factor(),
-                 s.check ? "\nHermNet: " + s.self_check_report : "\nHermNet: self-check skipped");
+  utils::logmesg(
+      lmp,
+      "HermNet: model {} (hermnet {}, torch {}, variant {}, {} parameters, training "
+      "data: {})\n"
+      "HermNet: elements {}; atom types {}\n"
+      "HermNet: dtype {}, device {}, cutoff {:.6g} Å, {} message hops, receptive "
+      "field {:.6g} Å\n"
+      "HermNet: {}{}\n"
+      "HermNet: units {}: energies x {:.9g}{}\n",
+      s.path, m.hermnet_version, m.torch_version, m.variant, m.num_parameters, m.training_data,
+      join(m.elements), table, m.dtype, s.model->device(), m.cutoff, m.num_message_hops,
+      m.receptive_field, ghosts,
+      s.chunk_edges > 0
+          ? fmt::format("\nHermNet: chunked evaluation, at most {} edges per chunk", s.chunk_edges)
+          : std::string(),
+      update->unit_style, energy_unit_factor(),
+      s.check ? "\nHermNet: " + s.self_check_report : "\nHermNet: self-check skipped");
 }

@@ -3,6 +3,8 @@
     python bench/accuracy/run.py rmd17 --molecule ethanol [--minutes 30] [--variant vertex]
     python bench/accuracy/run.py mlearn --element Si [--minutes 20]     # also evaluates SNAP
     python bench/accuracy/run.py water [--minutes 30]
+    python bench/accuracy/run.py rmd17 --molecule ethanol --minutes 140 --epochs 900 \
+        --scheduler cosine --tag long                                    # budgeted cosine
     python bench/accuracy/run.py table                                   # docs/results.md
 
 Each run trains with the benchmark's config (bench/accuracy/configs/, placeholders filled
@@ -77,6 +79,12 @@ def configure(args) -> tuple[str, dict]:
     raw["training"]["max_time_minutes"] = args.minutes
     if args.device:
         raw["training"]["device"] = args.device
+    # A cosine schedule only reaches its low rate if its epochs fit in --minutes: pick
+    # --epochs from a short run's seconds per epoch.
+    if args.epochs:
+        raw["training"]["epochs"] = args.epochs
+    if args.scheduler:
+        raw["training"]["scheduler"] = args.scheduler
     return name, raw
 
 
@@ -167,6 +175,8 @@ def main() -> None:
         p.add_argument("--faithful", action="store_true", help="the published model form")
         p.add_argument("--device", help="cpu, cuda or auto (default: the config's)")
         p.add_argument("--tag", help="suffix of the run's name")
+        p.add_argument("--epochs", type=int, help="epochs (default: the config's)")
+        p.add_argument("--scheduler", choices=["cosine", "plateau", "none"])
     sub.add_parser("table", help="rebuild the table in docs/results.md")
     args = parser.parse_args()
     if args.benchmark == "table":

@@ -171,6 +171,8 @@ PYBIND11_MODULE(_core, m) {
            py::arg("compute_atomic_virial") = false,
            "hop by hop, ghost row g refreshed from local row owner[g] after every hop")
       .def_property_readonly("has_hop_interface", &hermnet::Model::has_hop_interface)
+      .def_property("chunk_edges", &hermnet::Model::chunk_edges, &hermnet::Model::set_chunk_edges,
+                    "evaluate graphs with more edges in chunks of at most this many (0: whole)")
       .def(
           "self_check",
           [](const hermnet::Model& model) {

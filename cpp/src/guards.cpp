@@ -83,7 +83,8 @@ void rethrow_as_error(const Metadata& m, const std::string& device, const Inputs
                             " local) and " + std::to_string(in.n_edges) + " edges";
   const std::string advice =
       "; this needs roughly " + gib(estimate_bytes(m, m.dtype, in.n_edges)) +
-      ". Use more ranks or GPUs (fewer atoms each), a float32 model, or a smaller system";
+      ". Use chunked evaluation (`pair_style hermnet ... chunk 2000000`; Model::set_chunk_edges), "
+      "more ranks or GPUs (fewer atoms each), a float32 model, or a smaller system";
   try {
     throw;
   } catch (const Error&) {
@@ -94,6 +95,9 @@ void rethrow_as_error(const Metadata& m, const std::string& device, const Inputs
     if (is_out_of_memory(err)) {
       throw Error("out of memory on " + device + " evaluating " + sizes + advice);
     }
+    // HERMNET_DEBUG_TRACE=1: the whole libtorch message (with TORCH_SHOW_CPP_STACKTRACES=1,
+    // its C++ stack), for reports of model failures.
+    if (std::getenv("HERMNET_DEBUG_TRACE")) std::fprintf(stderr, "%s\n", err.what());
     throw Error("the model failed on this input (" + sizes + "): " + first_problem_line(err));
   }
 }

@@ -14,52 +14,28 @@
 #include "hermnet/keys.hpp"
 #include "hermnet/model.hpp"
 #include "model_impl.hpp"
+#include "rows.hpp"
 
 namespace hermnet {
-namespace {
-
-// Features are exchanged as one row per atom: [s (F) | v (3 x F)], float64 on the host.
-class Rows {
- public:
-  Rows(torch::Tensor& buffer, int64_t n, int64_t features, bool pinned) : n_(n), f_(features) {
-    const int64_t width = 4 * features;
-    if (!buffer.defined() || buffer.size(0) < n || buffer.size(1) != width) {
-      // Grown with slack: atom counts of a domain drift by a few percent between steps.
-      const int64_t capacity = n + n / 8 + 16;
-      buffer = torch::empty({capacity, width},
-                            torch::TensorOptions().dtype(torch::kFloat64).pinned_memory(pinned));
-    }
-    rows_ = buffer.narrow(0, 0, n);
-  }
-  double* data() { return rows_.data_ptr<double>(); }
-  int64_t width() const { return 4 * f_; }
-
-  void store(const torch::Tensor& s, const torch::Tensor& v) {
-    rows_.narrow(1, 0, f_).copy_(s.detach());
-    rows_.narrow(1, f_, 3 * f_).copy_(v.detach().reshape({n_, 3 * f_}));
-  }
-  void store(const torch::Tensor& both) { rows_.copy_(both.detach()); }
-  // A copy on `device` in `dtype`, as one [n, 4F] tensor.
-  torch::Tensor load(torch::Device device, torch::Dtype dtype) const {
-    return rows_.to(device, dtype, /*non_blocking=*/false, /*copy=*/true);
-  }
-  void zero_rows_from(int64_t first) { rows_.narrow(0, first, n_ - first).zero_(); }
-
-  torch::Tensor scalars(const torch::Tensor& both) const { return both.narrow(1, 0, f_); }
-  torch::Tensor vectors(const torch::Tensor& both) const {
-    return both.narrow(1, f_, 3 * f_).view({n_, 3, f_});
-  }
-
- private:
-  torch::Tensor rows_;
-  int64_t n_, f_;
-};
-
-}  // namespace
-
 bool Model::has_hop_interface() const { return impl_->metadata.hop_interface >= 1; }
 
 int64_t Model::exchange_width() const { return impl_->exchange_width; }
+
+void Model::set_chunk_edges(int64_t max_edges) {
+  if (max_edges < 0) throw Error("chunk size must be a positive number of edges, or 0 for none");
+  if (max_edges > 0 && !has_hop_interface()) {
+    throw Error(impl_->path +
+                " has no hop-by-hop methods (exported by an older hermnet), which chunked "
+                "evaluation needs; re-export it with `hermnet export`");
+  }
+  impl_->chunk_edges = max_edges;
+}
+
+int64_t Model::chunk_edges() const { return impl_->chunk_edges; }
+
+bool Model::chunked(const Inputs& in) const {
+  return impl_->chunk_edges > 0 && in.n_edges > impl_->chunk_edges;
+}
 
 Outputs Model::compute_exchanged(const Inputs& in, GhostExchange& exchange,
                                  const Request& request) const {
@@ -77,7 +53,8 @@ Outputs Model::compute_exchanged(const Inputs& in, GhostExchange& exchange,
   check_finite_inputs(in);
   Outputs out;
   try {
-    out = run_hops(g, in, exchange, request);
+    out = chunked(in) && in.n_local != 0 ? run_chunked(g, in, &exchange, request)
+                                         : run_hops(g, in, exchange, request);
   } catch (...) {
     rethrow_as_error(impl_->metadata, device(), in);
   }

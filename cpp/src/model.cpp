@@ -187,6 +187,11 @@ Outputs Model::compute(const Inputs& in, const Request& request) const {
     // but cost ~30% per call on small graphs (bench/cpp_vs_python.py); on CUDA its fusions
     // pay. The flag is thread-local, so other TorchScript users in the process are untouched.
     torch::jit::GraphOptimizerEnabledGuard optimize(impl_->device.is_cuda());
+    if (chunked(in)) {
+      out = run_chunked(g, in, nullptr, request);
+      check_finite_outputs(out, in);
+      return out;
+    }
     const c10::IValue result =
         impl_->module.forward({g.positions, g.types, g.edge_index, g.shifts, g.n_local,
                                request.forces, request.virial, request.atomic_virial});

@@ -26,6 +26,7 @@ struct Model::Impl {
   // Host staging rows for ghost exchange, reused between calls (pinned for CUDA).
   mutable torch::Tensor exchange_rows;
   int64_t exchange_width = 0;
+  int64_t chunk_edges = 0;  // Model::set_chunk_edges; 0: whole graph
 
   // Validate `in` (types, edge indices) and move it to the device in the model dtype.
   GraphTensors tensors(const Inputs& in) const;

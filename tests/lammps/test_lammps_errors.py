@@ -136,7 +136,22 @@ def test_exchange_with_a_model_without_hop_methods(tmp_path, models):
 
 def test_unknown_keyword(tmp_path, models):
     error = run_script(tmp_path, f"pair_style hermnet {models['pair']} devise cpu\npair_coeff * *")
-    assert "unknown keyword 'devise'" in error and "device cpu|cuda|auto" in error
+    assert "unknown keyword 'devise'" in error and "device cpu|cuda|cuda:N|auto" in error
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "lots"])
+def test_bad_chunk_size(tmp_path, models, value):
+    error = run_script(
+        tmp_path, f"pair_style hermnet {models['pair']} chunk {value}\npair_coeff * *"
+    )
+    assert "chunk must be a positive number of edges" in error or "Expected integer" in error
+
+
+def test_bad_cuda_device_name(tmp_path, models):
+    error = run_script(
+        tmp_path, f"pair_style hermnet {models['pair']} device cuda:x\npair_coeff * *"
+    )
+    assert "device must be cpu, cuda, cuda:N or auto, not 'cuda:x'" in error
 
 
 def test_device_choice(tmp_path, models):

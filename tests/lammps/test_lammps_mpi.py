@@ -27,13 +27,14 @@ def nlocal_min(output: str) -> float:
     return float(match.group(1))
 
 
-def compare_ranks(tmp_path, model, name, ranks, before="", ghosts="auto"):
-    """Run `name` on 1 rank (remap) and on each of `ranks` with `ghosts`; all must agree."""
+def compare_ranks(tmp_path, model, name, ranks, before="", ghosts="auto", options=""):
+    """Run `name` on 1 rank (remap) and on each of `ranks` with `ghosts` (and `options`); all
+    must agree."""
     atoms = structure(name)
     one = run0(tmp_path / "1", atoms, pair_lines(model, ELEMENTS))
     runs = {}
     for n in ranks:
-        pair = pair_lines(model, ELEMENTS, f"ghosts {ghosts}")
+        pair = pair_lines(model, ELEMENTS, f"ghosts {ghosts} {options}")
         runs[n] = run0(tmp_path / str(n), atoms, pair, nprocs=n, before=before)
         mode = "exchange" if ghosts == "auto" else ghosts
         assert f"HermNet: ghosts {mode}: {n} rank(s)" in runs[n]["run"].output
@@ -59,6 +60,18 @@ def test_exchange_thin_cell_one_and_four_ranks(tmp_path, models, variant):
     (LAMMPS' self-swaps carry the exchange), also on one rank with `ghosts exchange`."""
     runs = compare_ranks(tmp_path, models[variant], "thin", [1, 4], ghosts="exchange")
     assert nlocal_min(runs[4]["run"].output) == 0  # 3 atoms on 4 ranks
+
+
+@pytest.mark.parametrize("variant", ["vertex", "pair"])
+def test_chunked_evaluation_on_one_and_two_ranks(tmp_path, models, variant):
+    """`chunk 60`: the 32-atom cell's ~500 edges per rank in chunks of a few atoms each, with
+    remap on one rank and exchange on two, equal the unchunked single rank."""
+    runs = compare_ranks(tmp_path / "x", models[variant], "alloy", [2], options="chunk 60")
+    assert "chunked evaluation, at most 60 edges per chunk" in runs[2]["run"].output
+    atoms = structure("alloy")
+    one = run0(tmp_path / "1", atoms, pair_lines(models[variant], ELEMENTS))
+    chunked = run0(tmp_path / "c", atoms, pair_lines(models[variant], ELEMENTS, "chunk 60"))
+    assert_close(chunked, one, OUTPUTS, rtol=1e-10)
 
 
 def test_exchange_agrees_with_deep_ghost_shell(tmp_path, models):

@@ -85,6 +85,13 @@ class Model {
   // Doubles per atom that each ghost exchange moves (4 x features); 0 without hop methods.
   int64_t exchange_width() const;
 
+  // Bound the memory of a pass: graphs with more than max_edges edges are evaluated hop by
+  // hop in spatially compact chunks of at most max_edges edges, recomputing each chunk's hop
+  // in the backward pass (about one more forward pass; same results to rounding). 0, the
+  // default, evaluates the whole graph at once. Needs the hop methods (has_hop_interface).
+  void set_chunk_edges(int64_t max_edges);
+  int64_t chunk_edges() const;
+
   // Rebuild the stored frame's graph with build_neighbor_list, evaluate, compare.
   SelfCheckResult self_check() const;
 
@@ -96,6 +103,9 @@ class Model {
   std::unique_ptr<Impl> impl_;
   Outputs run_hops(const GraphTensors& g, const Inputs& in, GhostExchange& exchange,
                    const Request& request) const;
+  Outputs run_chunked(const GraphTensors& g, const Inputs& in, GhostExchange* exchange,
+                      const Request& request) const;
+  bool chunked(const Inputs& in) const;
 };
 
 }  // namespace hermnet
