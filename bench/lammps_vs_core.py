@@ -11,16 +11,13 @@ Paths (energy + forces + virial every step, torch threads = 1 per process):
 
 Overhead ratio = LAMMPS 1-rank loop time per step / core time per step (target < 1.10).
 
-The several-rank plugin evaluates each rank's atoms plus an explicit ghost shell as deep as
-the receptive field (2 x layers x cutoff) + skin (deploy/lammps/README.md). For the default
-model (L = 4, r_c = 5: 40 Å) on a 35.6 Å cell a rank would evaluate ~64x its own atoms
-(~130k atoms, far beyond this benchmark's time budget), so the 2-rank case is run with the
-model "l1" only (F = 64, L = 1, receptive field 10 Å): even F = 64, L = 2 (20 Å) means
-~35k evaluated atoms per rank and was OOM-killed at ~12 GB per rank on this 23 GB machine.
-Default run: "default" (core, 1 rank) and "l1" (core, 1 rank, 2 ranks).
+On 2 ranks the plugin exchanges ghost features after every hop (`ghosts exchange`, the
+default on several ranks), so each rank computes its atoms plus a one-cutoff ghost shell.
+--chunk-edges N runs both the core and LAMMPS with chunked evaluation (`chunk N`).
 
     .venv/bin/python bench/lammps_vs_core.py                 # default + reduced model
     .venv/bin/python bench/lammps_vs_core.py --only reduced  # quick
+    .venv/bin/python bench/lammps_vs_core.py --only default --chunk-edges 20000
 """
 
 from __future__ import annotations
@@ -49,17 +46,16 @@ MODELS = {
     "reduced": dict(features=64, radial_basis=30, layers=2, cutoff=5.0),
     "l1": dict(features=64, radial_basis=30, layers=1, cutoff=5.0),
 }
-TWO_RANK = ("l1",)  # models small enough (receptive field) for the 2-rank run, see docstring
-MAX_ATOMS_PER_RANK = 15000  # evaluated atoms (own + ghost shell) per rank, memory guard
 
 
-def time_core(path: Path, atoms, warmup: int, steps: int) -> dict:
+def time_core(path: Path, atoms, warmup: int, steps: int, chunk_edges: int) -> dict:
     import torch
 
     from hermnet.export import load_core
 
     torch.set_num_threads(1)
     core = load_core(path)
+    core.core.chunk_edges = chunk_edges
     args = (atoms.positions, atoms.numbers, atoms.cell.array, atoms.pbc)
     for _ in range(warmup):
         core.evaluate(*args, compute_virial=True)
@@ -82,7 +78,7 @@ SCRIPT = """units metal
 atom_style atomic
 boundary p p p
 read_data data.lmp
-pair_style hermnet {model}
+pair_style hermnet {model} {options}
 pair_coeff * * {elements}
 neighbor 1.0 bin
 neigh_modify every 1 delay 0 check yes
@@ -122,12 +118,15 @@ def parse_log(text: str) -> dict:
     return out
 
 
-def time_lammps(path: Path, atoms, nprocs: int, warmup: int, steps: int, workdir: Path) -> dict:
+def time_lammps(
+    path: Path, atoms, nprocs: int, warmup: int, steps: int, workdir: Path, options: str
+) -> dict:
     from hermnet.lammps.data import lammps_frame, write_data
 
     workdir.mkdir(parents=True, exist_ok=True)
     write_data(workdir / "data.lmp", lammps_frame(atoms), ELEMENTS)
-    script = SCRIPT.format(model=path, elements=" ".join(ELEMENTS), warmup=warmup, steps=steps)
+    fill = dict(elements=" ".join(ELEMENTS), warmup=warmup, steps=steps, options=options)
+    script = SCRIPT.format(model=path, **fill)
     run = run_bench(script, workdir, nprocs)
     if run.error:
         raise RuntimeError(f"LAMMPS failed ({nprocs} ranks):\n{run.error}")
@@ -137,9 +136,7 @@ def time_lammps(path: Path, atoms, nprocs: int, warmup: int, steps: int, workdir
         wall_s=wall,
         warmup_steps=warmup,
         command=cmd,
-        input=SCRIPT.format(
-            model="model.pt", elements=" ".join(ELEMENTS), warmup=warmup, steps=steps
-        ),
+        input=SCRIPT.format(model="model.pt", **fill),
     )
     return out
 
@@ -149,11 +146,7 @@ def main() -> None:
     parser.add_argument("--only", choices=list(MODELS), help="run one model only")
     parser.add_argument("--steps", type=int, default=3, help="timed steps (default 3)")
     parser.add_argument("--warmup", type=int, default=2, help="warm-up evaluations/steps")
-    parser.add_argument(
-        "--two-rank-default",
-        action="store_true",
-        help="also run the default model on 2 ranks (very slow, see docstring)",
-    )
+    parser.add_argument("--chunk-edges", type=int, default=0, help="chunked evaluation")
     args = parser.parse_args()
     os.environ["OMP_NUM_THREADS"] = "1"
 
@@ -170,13 +163,13 @@ def main() -> None:
         "threads_per_rank": 1,
         "structure": "CoCrFeNi equiatomic fcc, a=3.56 A, 10x10x10 cubic cells, rattle 0.05 A",
         "atoms": len(atoms),
-        "note": "shared 2-core machine (another engineer's pytest running): timings are "
-        "indicative. The 2-rank run uses model 'l1' (F=64, L=1, receptive field 10 A): with "
-        "several ranks each rank evaluates its atoms plus a ghost shell as deep as the "
-        "receptive field + skin; for the default model (40 A) on this 35.6 A cell that is "
-        "~64x its own atoms, and F=64/L=2 (20 A, ~35k atoms per rank) was OOM-killed at "
-        "~12 GB per rank on this 23 GB machine.",
-        "commands": {"benchmark": "OMP_NUM_THREADS=1 .venv/bin/python bench/lammps_vs_core.py"},
+        "note": "2 cores: the 2-rank run has one core per rank; the 1-rank runs share the "
+        "machine with nothing else of this benchmark. 2 ranks use ghost exchange.",
+        "chunk_edges": args.chunk_edges,
+        "commands": {
+            "benchmark": "OMP_NUM_THREADS=1 .venv/bin/python bench/lammps_vs_core.py "
+            + " ".join(sys.argv[1:])
+        },
         "models": {},
     }
     names = [args.only] if args.only else ["l1", "default"]
@@ -186,23 +179,15 @@ def main() -> None:
         case = {"config": export_untrained(path, **MODELS[name])}
         print(f"[{name}] exported in {time.perf_counter() - t0:.1f} s", flush=True)
         n = len(atoms)
-        case["core"] = time_core(path, atoms, args.warmup, args.steps)
+        case["core"] = time_core(path, atoms, args.warmup, args.steps, args.chunk_edges)
         core_s = case["core"]["median_s"]
         print(f"[{name}] core {core_s:.3f} s/step", flush=True)
-        rank_list = [1, 2] if (name in TWO_RANK or args.two_rank_default) else [1]
-        shell = 2 * MODELS[name]["layers"] * MODELS[name]["cutoff"] + 1.0  # + skin
-        box = 35.6
-        per_rank = n / 2 * (box / 2 + 2 * shell) / (box / 2) * ((box + 2 * shell) / box) ** 2
-        case["estimated_atoms_per_rank_2ranks"] = round(per_rank)
-        if 2 in rank_list and per_rank > MAX_ATOMS_PER_RANK:
-            rank_list = [1]
-            case["lammps_2rank_skipped"] = (
-                f"~{per_rank:.0f} evaluated atoms per rank > {MAX_ATOMS_PER_RANK} (memory)"
-            )
+        rank_list = [1, 2]
+        options = f"chunk {args.chunk_edges}" if args.chunk_edges else ""
         for nprocs in rank_list:
             key = f"lammps_{nprocs}rank"
             case[key] = time_lammps(
-                path, atoms, nprocs, args.warmup, args.steps, tmp / f"{name}_{nprocs}"
+                path, atoms, nprocs, args.warmup, args.steps, tmp / f"{name}_{nprocs}", options
             )
             print(
                 f"[{name}] {key}: loop {case[key]['loop_per_step_s']:.3f} s/step, pair "
@@ -230,8 +215,12 @@ def main() -> None:
         results["models"][name] = case
         print(json.dumps(summary, indent=1), flush=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / ("lammps_vs_core.json" if not args.only else f"lammps_vs_core_{args.only}.json")
-    out.write_text(json.dumps(results, indent=2))
+    name = "lammps_vs_core" + (f"_{args.only}" if args.only else "")
+    name += f"_chunk{args.chunk_edges}" if args.chunk_edges else ""
+    out = RESULTS / f"{name}.json"
+    tmp_out = out.with_suffix(".json.tmp")
+    tmp_out.write_text(json.dumps(results, indent=2))
+    tmp_out.replace(out)  # atomic: a results file is always complete
     print(f"wrote {out}")
 
 

@@ -78,6 +78,9 @@ class TrainingConfig:
     scheduler: str = "cosine"  # cosine | plateau | none
     warmup_epochs: float = 1.0  # linear warm-up, counted in optimizer steps
     lr_min: float = 1.0e-6  # floor of cosine and plateau
+    # cosine: decay over this much training time (summed over resumes) when it ends before
+    # `epochs`; the rate then reaches lr_min when the time is spent, however fast the machine.
+    schedule_minutes: float | None = None
     patience: int = 10  # plateau: epochs without improvement before lowering the rate
     factor: float = 0.5  # plateau: multiply the rate by this
     energy_weight: float = 1.0
@@ -117,6 +120,8 @@ class TrainingConfig:
             positive(key)
         for key in ("log_every", "patience", "factor", "max_time_minutes", "num_threads"):
             positive(key)
+        for key in ("schedule_minutes",):
+            positive(key)
         for key in ("weight_decay", "warmup_epochs", "lr_min", "num_workers"):
             positive(key, strict=False)
         for key in ("energy_weight", "force_weight", "stress_weight", "checkpoint_every"):
@@ -133,6 +138,11 @@ class TrainingConfig:
             raise ConfigError(f"training.ema_decay must be in [0, 1), got {self.ema_decay!r}")
         if self.factor >= 1.0:
             raise ConfigError(f"training.factor must be in (0, 1), got {self.factor!r}")
+        if self.schedule_minutes is not None and self.scheduler != "cosine":
+            raise ConfigError(
+                f"training.schedule_minutes sets the length of a cosine schedule, but scheduler "
+                f"is {self.scheduler!r}; use scheduler: cosine or drop schedule_minutes"
+            )
         if self.lr_min >= self.learning_rate and self.scheduler != "none":
             raise ConfigError(
                 f"training.lr_min ({self.lr_min}) must be below learning_rate "

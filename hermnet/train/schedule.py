@@ -1,7 +1,8 @@
 """Learning-rate schedule: linear warm-up, then cosine decay, plateau reduction or constant.
 
-The rate is a pure function of the optimizer step plus (for plateau) a small state, so a
-resumed run continues the schedule exactly.
+The rate is a pure function of the optimizer step plus a small state (plateau: the scale;
+cosine over a time budget: the re-estimated total step count), so a resumed run continues
+the schedule exactly.
 """
 
 import math
@@ -27,6 +28,7 @@ class LRSchedule:
         self.lr_min = float(lr_min)
         self.patience = int(patience)
         self.factor = float(factor)
+        self.epoch_steps = self.total_steps  # cosine length from the epochs alone
         # plateau state
         self.scale = 1.0
         self.best = math.inf
@@ -45,6 +47,15 @@ class LRSchedule:
         if self.kind == "plateau":
             return max(self.base_lr * self.scale, self.lr_min)
         return self.base_lr
+
+    def fit_time(self, step: int, seconds_done: float, seconds_per_step: float, budget: float):
+        """Cosine over a time budget: end the decay where `budget` seconds of training will
+        be spent at the measured speed, or at the end of the epochs if that comes first.
+        Called at epoch ends with the same numbers on every process."""
+        if self.kind != "cosine" or seconds_per_step <= 0:
+            return
+        remaining_steps = max(budget - seconds_done, 0.0) / seconds_per_step
+        self.total_steps = max(min(int(step + remaining_steps), self.epoch_steps), step, 1)
 
     def apply(self, optimizer, step: int) -> float:
         lr = self.lr(step)
@@ -71,6 +82,7 @@ class LRSchedule:
             "scale": self.scale,
             "best": self.best,
             "bad_epochs": self.bad_epochs,
+            "total_steps": self.total_steps,
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -78,3 +90,8 @@ class LRSchedule:
             self.scale = float(state["scale"])
             self.best = float(state["best"])
             self.bad_epochs = int(state["bad_epochs"])
+
+    def load_timed_state(self, state: dict) -> None:
+        """Resume a cosine fitted to a time budget (fit_time) where it left off."""
+        if state.get("kind") == "cosine" and "total_steps" in state:
+            self.total_steps = min(int(state["total_steps"]), self.epoch_steps)

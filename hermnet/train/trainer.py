@@ -245,6 +245,7 @@ class _Trainer:
             "epoch": self.epoch,
             "batches_done": self.batches_done,
             "global_step": self.global_step,
+            "trained_seconds": self._trained_seconds(),
             "steps_per_epoch": self.steps_per_epoch,
             "partial_train_sums": self.partial_train_sums,
             "rng": rng[0],
@@ -272,6 +273,9 @@ class _Trainer:
         self.potential.load_state_dict(payload["model_state"])
         self.optimizer.load_state_dict(payload["optimizer"])
         self.schedule.load_state_dict(payload["scheduler"])
+        if self.opts.schedule_minutes:
+            self.schedule.load_timed_state(payload["scheduler"])
+        self.trained_seconds_before = float(payload.get("trained_seconds", 0.0))
         if self.ema is not None and payload.get("ema_state") is not None:
             meta = payload.get("ema") or {"decay": self.ema.decay, "num_updates": 0}
             self.ema.load_state_dict({**meta, "shadow": payload["ema_state"]})
@@ -320,6 +324,7 @@ class _Trainer:
         if getattr(self, "resume_note", ""):
             self.log.message(self.resume_note)
         self.start_time = time.monotonic()
+        self.start_step = self.global_step
         finished = True
         val_metrics: dict[str, float] = {}
         try:
@@ -332,6 +337,7 @@ class _Trainer:
                 val_metrics = self._validate()
                 monitored = val_metrics[self.best_name]
                 self.schedule.epoch_end(monitored, self.global_step)
+                self._fit_schedule_to_time()
                 self.epoch += 1
                 self.batches_done = 0
                 self.partial_train_sums = None
@@ -375,6 +381,21 @@ class _Trainer:
 
     def _elapsed(self) -> float:
         return time.monotonic() - self.start_time
+
+    def _trained_seconds(self) -> float:
+        """Training time of this run and the runs it resumes."""
+        since = self._elapsed() if hasattr(self, "start_time") else 0.0
+        return getattr(self, "trained_seconds_before", 0.0) + since
+
+    def _fit_schedule_to_time(self) -> None:
+        """schedule_minutes: re-aim the cosine at the time budget (rank 0's clock decides)."""
+        if not self.opts.schedule_minutes:
+            return
+        steps_here = self.global_step - self.start_step
+        seconds = self.ctx.broadcast_object(
+            (self._trained_seconds(), self._elapsed() / max(steps_here, 1))
+        )
+        self.schedule.fit_time(self.global_step, *seconds, 60.0 * self.opts.schedule_minutes)
 
     def _time_is_up(self) -> bool:
         limit = self.opts.max_time_minutes
