@@ -48,13 +48,15 @@ MODELS = {
 }
 
 
-def time_core(path: Path, atoms, warmup: int, steps: int, chunk_edges: int) -> dict:
+def time_core(
+    path: Path, atoms, warmup: int, steps: int, chunk_edges: int, device: str = "cpu"
+) -> dict:
     import torch
 
     from hermnet.export import load_core
 
     torch.set_num_threads(1)
-    core = load_core(path)
+    core = load_core(path, device)
     core.core.chunk_edges = chunk_edges
     args = (atoms.positions, atoms.numbers, atoms.cell.array, atoms.pbc)
     for _ in range(warmup):
@@ -147,13 +149,15 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=3, help="timed steps (default 3)")
     parser.add_argument("--warmup", type=int, default=2, help="warm-up evaluations/steps")
     parser.add_argument("--chunk-edges", type=int, default=0, help="chunked evaluation")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--repeat", type=int, default=10, help="cubic cells per edge (10)")
     args = parser.parse_args()
     os.environ["OMP_NUM_THREADS"] = "1"
 
     import torch
 
     torch.set_num_threads(1)
-    atoms = cocrfeni(10)
+    atoms = cocrfeni(args.repeat)
     tmp = Path(tempfile.mkdtemp(prefix="hermnet_bench_"))
     results = {
         "machine": platform.platform(),
@@ -161,7 +165,8 @@ def main() -> None:
         "cpu_count": os.cpu_count(),
         "torch": torch.__version__,
         "threads_per_rank": 1,
-        "structure": "CoCrFeNi equiatomic fcc, a=3.56 A, 10x10x10 cubic cells, rattle 0.05 A",
+        "structure": f"CoCrFeNi fcc, a=3.56 A, {args.repeat}^3 cubic cells, rattle 0.05 A",
+        "device": args.device,
         "atoms": len(atoms),
         "note": "2 cores: the 2-rank run has one core per rank; the 1-rank runs share the "
         "machine with nothing else of this benchmark. 2 ranks use ghost exchange.",
@@ -179,11 +184,14 @@ def main() -> None:
         case = {"config": export_untrained(path, **MODELS[name])}
         print(f"[{name}] exported in {time.perf_counter() - t0:.1f} s", flush=True)
         n = len(atoms)
-        case["core"] = time_core(path, atoms, args.warmup, args.steps, args.chunk_edges)
+        case["core"] = time_core(
+            path, atoms, args.warmup, args.steps, args.chunk_edges, args.device
+        )
         core_s = case["core"]["median_s"]
         print(f"[{name}] core {core_s:.3f} s/step", flush=True)
         rank_list = [1, 2]
-        options = f"chunk {args.chunk_edges}" if args.chunk_edges else ""
+        options = f"device {args.device}"
+        options += f" chunk {args.chunk_edges}" if args.chunk_edges else ""
         for nprocs in rank_list:
             key = f"lammps_{nprocs}rank"
             case[key] = time_lammps(
@@ -217,6 +225,7 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     name = "lammps_vs_core" + (f"_{args.only}" if args.only else "")
     name += f"_chunk{args.chunk_edges}" if args.chunk_edges else ""
+    name += "_cuda" if args.device == "cuda" else ""
     out = RESULTS / f"{name}.json"
     tmp_out = out.with_suffix(".json.tmp")
     tmp_out.write_text(json.dumps(results, indent=2))

@@ -45,7 +45,7 @@ def make_structure(system: str):
     return atoms, elements
 
 
-def run_case(variant: str, system: str, quick: bool) -> dict:
+def run_case(variant: str, system: str, quick: bool, device: str = "cpu") -> dict:
     from hermnet.data.neighbors import build_graph
     from hermnet.model import ModelConfig, build_model
 
@@ -53,7 +53,7 @@ def run_case(variant: str, system: str, quick: bool) -> dict:
     atoms, elements = make_structure(system)
     size = dict(features=32, radial_basis=8, layers=2) if quick else {}
     config = ModelConfig(elements=elements, variant=variant, dtype="float32", **size)
-    potential = build_model(config)
+    potential = build_model(config).to(device)
     ei, sh = build_graph(atoms.positions, atoms.cell.array, atoms.pbc, config.cutoff)
     types = torch.tensor([elements.index(s) for s in atoms.get_chemical_symbols()])
     batch_size = 8 if system == "aspirin" else 1
@@ -65,7 +65,12 @@ def run_case(variant: str, system: str, quick: bool) -> dict:
         edge_index = torch.as_tensor(ei).repeat(1, k) + offsets
         shift = torch.as_tensor(sh, dtype=torch.float32).repeat(k, 1)
         batch = torch.arange(k).repeat_interleave(n)
-        return pos, types.repeat(k), edge_index, shift, batch, k
+        tensors = (pos, types.repeat(k), edge_index, shift, batch)
+        return (*(t.to(device) for t in tensors), k)
+
+    def sync():
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
 
     # Evaluation: energy + forces of one structure.
     args = batched(1)
@@ -73,9 +78,11 @@ def run_case(variant: str, system: str, quick: bool) -> dict:
     for _ in range(2):
         potential(*args)
     repeats = 3 if system != "aspirin" else 20
+    sync()
     start = time.perf_counter()
     for _ in range(repeats):
         potential(*args)
+    sync()
     eval_s = (time.perf_counter() - start) / repeats
 
     # Training: forward, force loss with double backward, Adam step.
@@ -92,9 +99,11 @@ def run_case(variant: str, system: str, quick: bool) -> dict:
         optimizer.step()
 
     step()
+    sync()
     start = time.perf_counter()
     for _ in range(steps):
         step()
+    sync()
     train_s = (time.perf_counter() - start) / steps
     return {
         "variant": variant,
@@ -109,6 +118,10 @@ def run_case(variant: str, system: str, quick: bool) -> dict:
         "train_batch_size": batch_size,
         "train_structures_per_s": batch_size / train_s,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "device": device,
+        "peak_gpu_mb": torch.cuda.max_memory_allocated() / 2**20
+        if device.startswith("cuda")
+        else None,
     }
 
 
@@ -125,16 +138,18 @@ def main() -> None:
         default=1,
         help="torch threads per case (1 gives stable numbers on a shared 2-core machine)",
     )
+    parser.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
     parser.add_argument("--case", nargs=2, metavar=("VARIANT", "SYSTEM"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.case:
-        print(json.dumps(run_case(*args.case, quick=args.quick)))
+        print(json.dumps(run_case(*args.case, quick=args.quick, device=args.device)))
         return
     rows = []
     for variant, system in CASES:
         cmd = [sys.executable, __file__, "--case", variant, system, "--threads", str(args.threads)]
         cmd += ["--quick"] if args.quick else []
+        cmd += ["--device", args.device]
         proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
         if proc.returncode != 0:
             rows.append({"variant": variant, "system": system, "error": proc.stderr[-2000:]})
@@ -154,9 +169,13 @@ def main() -> None:
         "torch_threads": args.threads,
         "torch": torch.__version__,
         "quick": args.quick,
-        "command": "python bench/model_speed.py" + (" --quick" if args.quick else ""),
+        "device": args.device,
+        "device_name": torch.cuda.get_device_name(0) if args.device.startswith("cuda") else None,
+        "command": "python bench/model_speed.py " + " ".join(sys.argv[1:]),
     }
-    out = RESULTS / ("model_speed_quick.json" if args.quick else "model_speed.json")
+    name = "model_speed" + ("_quick" if args.quick else "")
+    name += "" if args.device == "cpu" else "_" + args.device.replace(":", "")
+    out = RESULTS / f"{name}.json"
     out.write_text(json.dumps({"meta": meta, "results": rows}, indent=2))
     print(f"wrote {out}")
 

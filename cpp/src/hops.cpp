@@ -6,6 +6,7 @@
 // exchange. Backward, dE/dx_{k+1} is known on every row; a ghost's share belongs to its owner
 // (reverse exchange), and ghost rows of y_k were discarded, so dE/dy_k is the summed gradient
 // on local rows and zero on ghost rows. The edge-vector gradient accumulates over all hops.
+#include <c10/core/DeviceGuard.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/script.h>
@@ -49,6 +50,7 @@ Outputs Model::compute_exchanged(const Inputs& in, GhostExchange& exchange,
                 std::to_string(impl_->metadata.hop_interface) + ", newer than this core (" +
                 std::to_string(keys::HOP_INTERFACE_VERSION) + "); rebuild from a newer hermnet");
   }
+  const c10::DeviceGuard on_device(impl_->device);
   const GraphTensors g = impl_->tensors(in);
   check_finite_inputs(in);
   Outputs out;

@@ -2,6 +2,8 @@
 // model_impl.hpp are the only parts of the core that include torch.
 #include "hermnet/model.hpp"
 
+#include <c10/core/DeviceGuard.h>
+#include <c10/core/impl/DeviceGuardImplInterface.h>
 #include <caffe2/serialize/inline_container.h>
 #include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/cuda.h>
@@ -81,6 +83,12 @@ Model::Model(const std::string& path, const std::string& device) : impl_(new Imp
   impl_->path = path;
   impl_->metadata = Metadata::parse(read_metadata_record(path), path);
   impl_->device = parse_device(device);
+  if (impl_->device.is_cuda()) {
+    // The GPU becomes this thread's current device before anything touches CUDA, so the
+    // context, pinned buffers and kernels of this process live on it (one GPU per MPI rank)
+    // and not on GPU 0. c10's guard interface needs no CUDA headers in this CPU-buildable core.
+    c10::impl::getDeviceGuardImpl(c10::DeviceType::CUDA)->setDevice(impl_->device);
+  }
   impl_->dtype = impl_->metadata.dtype == "float32" ? torch::kFloat32 : torch::kFloat64;
   try {
     impl_->module = torch::jit::load(path, impl_->device);
@@ -176,6 +184,7 @@ Outputs read_outputs(const c10::Dict<c10::IValue, c10::IValue>& dict, const Requ
 }
 
 Outputs Model::compute(const Inputs& in, const Request& request) const {
+  const c10::DeviceGuard on_device(impl_->device);  // a caller's thread may have another
   const GraphTensors g = impl_->tensors(in);
   check_finite_inputs(in);
   Outputs out;

@@ -109,3 +109,23 @@ def test_chunk_size_is_checked(tmp_path):
     core = load_core(tmp_path / "m.pt").core
     with pytest.raises(RuntimeError, match="positive number of edges"):
         core.chunk_edges = -5
+
+
+def test_chunked_with_isolated_atoms(tmp_path):
+    """Atoms without edges (a vacuum gap) land in chunks of their own, some without edges."""
+    from tests.model.helpers import ethanol
+
+    export_tiny("pair", tmp_path / "m.pt")
+    core = load_core(tmp_path / "m.pt").core
+    atoms = ethanol()
+    far = atoms.copy()
+    far.positions += [40.0, 0.0, 0.0]
+    atoms += far
+    atoms.positions[-1] = [-30.0, 0.0, 0.0]  # one atom alone
+    types, edge_index, edge_shift = graph(atoms, core.cutoff)
+
+    def call():
+        return core.compute(atoms.positions, types, edge_index, edge_shift, **FLAGS)
+
+    whole, chunked = whole_and_chunked(core, call, 8)
+    assert_same(chunked, whole)
