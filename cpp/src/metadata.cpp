@@ -143,6 +143,12 @@ Metadata Metadata::parse(const std::string& text, const std::string& where) {
   if (root.has(keys::METADATA_HOP_INTERFACE)) {
     m.hop_interface = static_cast<int>(r.integer(keys::METADATA_HOP_INTERFACE));
   }
+  if (root.has(keys::METADATA_TF32)) {
+    const Value& tf32 = root.object.at(keys::METADATA_TF32);
+    if (tf32.kind != Value::Kind::Bool)
+      throw Error(where + ": metadata tf32 must be true or false");
+    m.tf32 = tf32.boolean;
+  }
   if (root.has(keys::METADATA_MODEL_CONFIG)) {
     const Value& config = root.object.at(keys::METADATA_MODEL_CONFIG);
     if (config.has("features") && config.object.at("features").kind == Value::Kind::Number) {

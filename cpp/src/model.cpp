@@ -2,6 +2,7 @@
 // model_impl.hpp are the only parts of the core that include torch.
 #include "hermnet/model.hpp"
 
+#include <ATen/Context.h>
 #include <c10/core/DeviceGuard.h>
 #include <c10/core/impl/DeviceGuardImplInterface.h>
 #include <caffe2/serialize/inline_container.h>
@@ -88,6 +89,10 @@ Model::Model(const std::string& path, const std::string& device) : impl_(new Imp
     // context, pinned buffers and kernels of this process live on it (one GPU per MPI rank)
     // and not on GPU 0. c10's guard interface needs no CUDA headers in this CPU-buildable core.
     c10::impl::getDeviceGuardImpl(c10::DeviceType::CUDA)->setDevice(impl_->device);
+    // TF32 is the export's choice (metadata "tf32"), never a silent default: it changes
+    // float32 products by ~1e-3 relative. The setting is process-wide, like the model.
+    at::globalContext().setAllowTF32CuBLAS(impl_->metadata.tf32);
+    at::globalContext().setAllowTF32CuDNN(impl_->metadata.tf32);
   }
   impl_->dtype = impl_->metadata.dtype == "float32" ? torch::kFloat32 : torch::kFloat64;
   try {

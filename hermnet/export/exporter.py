@@ -45,17 +45,22 @@ def export_potential(
     frame: Structure,
     dtype: str | None = None,
     training_data: str = "unknown",
+    tf32: bool = False,
 ) -> dict:
     """Script, save and verify; returns the metadata written into `path`.
 
     frame: the self-check structure (a small training structure). dtype: float32 or
-    float64, default the model's own. Raises ExportError for non-local models, a frame with
-    unknown elements, or a self-check that fails after saving.
+    float64, default the model's own. tf32: let GPU engines run the float32 matrix products
+    in TF32 (stored in the metadata; the self-check here runs without it). Raises
+    ExportError for non-local models, a frame with unknown elements, or a self-check that
+    fails after saving.
     """
     check_local(config)
     dtype = dtype or config.dtype
     if dtype not in DTYPES:
         raise ExportError(f"--dtype must be one of {list(DTYPES)}, got {dtype!r}")
+    if tf32 and dtype != "float32":
+        raise ExportError("--tf32 applies to float32 models; export with --dtype float32")
     config = ModelConfig(**{**config.to_dict(), "dtype": dtype})
     deployed_potential = build_model(config)
     deployed_potential.load_state_dict(potential.state_dict())
@@ -64,6 +69,7 @@ def export_potential(
     scripted = torch.jit.script(DeployedHermNet(deployed_potential.model))
     meta = build_metadata(deployed_potential, config, frame, training_data)
     meta[keys.METADATA_NUM_PARAMETERS] = sum(p.numel() for p in scripted.parameters())
+    meta[keys.METADATA_TF32] = bool(tf32)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.jit.save(scripted, str(path), _extra_files={keys.METADATA_FILE: json.dumps(meta)})
@@ -163,6 +169,7 @@ def export_checkpoint(
     output: str | os.PathLike,
     dtype: str | None = None,
     frame: str | None = None,
+    tf32: bool = False,
 ) -> dict:
     """`hermnet export`: checkpoint (EMA weights when present) -> TorchScript file."""
     from hermnet.model.checkpoint import load_checkpoint, load_potential
@@ -172,7 +179,7 @@ def export_checkpoint(
     potential, config, payload = load_potential(checkpoint)
     description = payload.get("data_description") or _describe_data(payload)
     return export_potential(
-        potential, config, output, training_frame(payload, frame), dtype, description
+        potential, config, output, training_frame(payload, frame), dtype, description, tf32
     )
 
 

@@ -83,6 +83,8 @@ METADATA_MODEL_CONFIG: Final = "model_config"  # object | ModelConfig.to_dict()
 METADATA_SELF_CHECK: Final = "self_check"  # object | the keys below
 # int | HOP_INTERFACE_VERSION; absent in files written before the hop methods existed
 METADATA_HOP_INTERFACE: Final = "hop_interface"
+# bool | float32 matrix products may use TF32 on GPUs (optional; absent means false)
+METADATA_TF32: Final = "tf32"
 REQUIRED_METADATA: Final = (
     METADATA_FORMAT,
     METADATA_FORMAT_VERSION,

@@ -53,8 +53,32 @@ def test_export_takes_the_smallest_training_frame(trained, capsys):
         "3 test structures",
         "python (TorchScript)  self-check passed",
         "C++ core              self-check passed",
+        "TF32 on GPUs  no",
     ):
         assert text in out, text
+
+
+def test_export_tf32_is_recorded_and_float32_only(trained, tmp_path, capsys):
+    """--tf32 is stored in the file (GPU engines switch TF32 on from it) and shown by info;
+    asking for it on a float64 export is refused."""
+    import json
+
+    import torch
+
+    from hermnet.export import keys
+
+    checkpoint, _ = trained
+    model = tmp_path / "tf32.pt"
+    assert main(["export", str(checkpoint), "-o", str(model), "--dtype", "float32", "--tf32"]) == 0
+    extra = {keys.METADATA_FILE: ""}
+    torch.jit.load(str(model), _extra_files=extra)
+    assert json.loads(extra[keys.METADATA_FILE])[keys.METADATA_TF32] is True
+    assert main(["info", str(model)]) == 0
+    assert "TF32 on GPUs  yes" in capsys.readouterr().out
+    refused = tmp_path / "f64.pt"
+    assert main(["export", str(checkpoint), "-o", str(refused), "--dtype", "float64", "--tf32"])
+    assert "--tf32 applies to float32 models" in capsys.readouterr().err
+    assert not refused.exists()
 
 
 def test_export_needs_a_frame_when_data_are_gone(tmp_path, capsys):

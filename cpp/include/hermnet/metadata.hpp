@@ -42,6 +42,7 @@ struct Metadata {
   SelfCheckFrame self_check;
   int hop_interface = 0;  // version of the hop-by-hop methods; 0: the file has none
   int features = 0;       // model_config.features (0 if absent): for memory estimates
+  bool tf32 = false;      // float32 matrix products may use TF32 on GPUs
   std::string json;       // the raw metadata, for tools that want the rest
 
   // Parse and validate; throws hermnet::Error naming `where` and the problem.
