@@ -25,6 +25,9 @@ struct Model::Impl {
   mutable torch::jit::Module module;
   // Host staging rows for ghost exchange, reused between calls (pinned for CUDA).
   mutable torch::Tensor exchange_rows;
+  // Host staging of a graph's inputs for GPU models, reused between calls (pinned):
+  // [positions | shifts] in the model dtype and [types | centers | neighbors] as int64.
+  mutable torch::Tensor staged_float, staged_int;
   int64_t exchange_width = 0;
   int64_t chunk_edges = 0;  // Model::set_chunk_edges; 0: whole graph
 
