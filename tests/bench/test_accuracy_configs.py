@@ -16,6 +16,7 @@ CASES += [("mlearn", {"element": "Si"}), ("mlearn", {"element": "Ge"}), ("water"
 
 def args_for(benchmark, **extra):
     base = dict(variant=None, faithful=False, tag=None, minutes=1.0, device=None)
+    base.update(epochs=None, scheduler=None)
     return argparse.Namespace(benchmark=benchmark, **{**base, **extra})
 
 
@@ -65,3 +66,12 @@ def test_table_is_rebuilt_between_the_markers(tmp_path):
     assert "old table" not in text
     assert "| mlearn_Ge | vertex F=64 L=3 float32 | 3.2 meV/atom | 98.7 meV/Å | 0.200 GPa" in text
     assert "| mlearn_Ge | SNAP linear | 8.0 meV/atom | 200.0 meV/Å |" in text
+
+
+def test_cosine_runs_decay_over_the_time_limit():
+    """--scheduler cosine: the rate reaches its floor when --minutes are spent."""
+    _, raw = configure(args_for("rmd17", molecule="ethanol", scheduler="cosine", epochs=5000))
+    assert raw["training"]["scheduler"] == "cosine" and raw["training"]["epochs"] == 5000
+    assert raw["training"]["schedule_minutes"] == raw["training"]["max_time_minutes"] == 1.0
+    _, plateau = configure(args_for("rmd17", molecule="ethanol"))
+    assert "schedule_minutes" not in plateau["training"]
