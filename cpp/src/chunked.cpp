@@ -224,13 +224,7 @@ Outputs Model::run_chunked(const GraphTensors& g, const Inputs& in, GhostExchang
     xs.pop_back();  // hop k's inputs are no longer needed
   }
 
-  auto derived = call(keys::HOP_DERIVATIVES, {edge_vec, edge_grad, g.edge_index, n, request.forces,
-                                              request.virial, request.atomic_virial})
-                     .toGenericDict();
-  Outputs results = read_outputs(derived, request);
-  results.energy = out.energy;
-  results.atomic_energy = std::move(out.atomic_energy);
-  return results;
+  return finish_hops(module, edge_vec, edge_grad, g.edge_index, n, request, std::move(out));
 }
 
 }  // namespace hermnet

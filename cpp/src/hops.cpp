@@ -18,6 +18,20 @@
 #include "rows.hpp"
 
 namespace hermnet {
+Outputs finish_hops(torch::jit::Module& module, const torch::Tensor& edge_vec,
+                    const torch::Tensor& edge_grad, const torch::Tensor& edge_index, int64_t n_all,
+                    const Request& request, Outputs energies) {
+  const auto derived = module
+                           .get_method(keys::HOP_DERIVATIVES)(
+                               {edge_vec, edge_grad, edge_index, n_all, request.forces,
+                                request.virial, request.atomic_virial})
+                           .toGenericDict();
+  Outputs results = read_outputs(derived, request);
+  results.energy = energies.energy;
+  results.atomic_energy = std::move(energies.atomic_energy);
+  return results;
+}
+
 bool Model::has_hop_interface() const { return impl_->metadata.hop_interface >= 1; }
 
 int64_t Model::exchange_width() const { return impl_->exchange_width; }
@@ -142,13 +156,7 @@ Outputs Model::run_hops(const GraphTensors& g, const Inputs& in, GhostExchange& 
     if (k > 0) grad_x = grads[1];
   }
 
-  auto derived = call(keys::HOP_DERIVATIVES, {edge_vec, edge_grad, g.edge_index, n, request.forces,
-                                              request.virial, request.atomic_virial})
-                     .toGenericDict();
-  Outputs results = read_outputs(derived, request);
-  results.energy = out.energy;
-  results.atomic_energy = std::move(out.atomic_energy);
-  return results;
+  return finish_hops(module, edge_vec, edge_grad, g.edge_index, n, request, std::move(out));
 }
 
 }  // namespace hermnet

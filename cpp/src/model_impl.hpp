@@ -37,6 +37,11 @@ struct Model::Impl {
 
 std::string first_line(const std::string& text);
 void copy_out(const torch::Tensor& t, std::vector<double>& out);
+// The last step of both hop drivers: forces, virial and per-atom virial from dE/d(edge
+// vectors) by the module's hop_derivatives, joined to the energies already in `energies`.
+Outputs finish_hops(torch::jit::Module& module, const torch::Tensor& edge_vec,
+                    const torch::Tensor& edge_grad, const torch::Tensor& edge_index, int64_t n_all,
+                    const Request& request, Outputs energies);
 // Forces, virial and per-atom virial (as requested) from a model's output dictionary.
 Outputs read_outputs(const c10::Dict<c10::IValue, c10::IValue>& dict, const Request& request);
 
