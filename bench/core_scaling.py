@@ -15,7 +15,7 @@ during the calls - RSS before them) / atoms on CPU, torch.cuda.max_memory_alloca
 on a GPU. Cases whose projected memory exceeds --memory-gib are skipped and listed.
 
     .venv/bin/python bench/core_scaling.py                       # CPU, 1 thread, sweep
-    .venv/bin/python bench/core_scaling.py --device cuda --repeats 10 20 40 63 --chunk-edges 4000000
+    .venv/bin/python bench/core_scaling.py --device cuda --repeats 10 20 40 63 --chunk-edges 1000000
 Results: bench/results/core_scaling[_TAG].json and .png.
 """
 

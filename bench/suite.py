@@ -38,8 +38,8 @@ def steps(device: str, quick: bool, tag: str) -> list[tuple[str, list[str], str]
     if quick:
         scaling = ["--repeats", "3", "4", "--sweep", "5000", "--sweep-repeat", "3", "--calls", "1"]
     elif gpu:  # 4 repeat^3 atoms: 4k, 32k, 256k, 1.0M
-        scaling = ["--repeats", "10", "20", "40", "63", "--chunk-edges", "4000000"]
-        scaling += ["--sweep", "1000000", "4000000", "16000000", "--sweep-repeat", "40"]
+        scaling = ["--repeats", "10", "20", "40", "63", "--chunk-edges", "1000000"]
+        scaling += ["--sweep", "250000", "1000000", "4000000", "--sweep-repeat", "40"]
         scaling += ["--memory-gib", "70", "--variants", "vertex", "pair", "triad"]
     else:
         scaling = []
@@ -51,7 +51,7 @@ def steps(device: str, quick: bool, tag: str) -> list[tuple[str, list[str], str]
     lammps = ["--device", "cuda" if gpu else "cpu"]
     quick_lammps = ["--only", "reduced", "--repeat", "4", "--steps", "1", "--warmup", "1"]
     lammps += quick_lammps if quick else []
-    lammps += ["--repeat", "40", "--chunk-edges", "4000000"] if gpu and not quick else []
+    lammps += ["--repeat", "40", "--chunk-edges", "1000000"] if gpu and not quick else []
     ghost = ["--repeat", "4", "--steps", "1", "--no-projection"] if quick else []
     ghost += ["--out", str(RESULTS / f"lammps_ghost_modes{suffix}.json")] if tag else []
     plan = [
