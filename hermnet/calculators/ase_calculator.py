@@ -17,17 +17,30 @@ class HermNetCalculator(Calculator):
     model: a training checkpoint (best.pt / last.pt; EMA weights are used when present) or
     a model written by `hermnet export`. backend: "python" (PyTorch, or TorchScript for an
     exported file) or "cpp" (the C++ core with its own neighbor list; exported files only).
+    chunk_edges (cpp only): evaluate structures with more edges in chunks of at most this
+    many, recomputing them in the backward pass (bounded memory for large cells).
     Works for molecules and periodic cells, with ASE's MD, optimizers and phonon tools.
     """
 
     implemented_properties = ["energy", "free_energy", "forces", "stress", "energies"]
 
-    def __init__(self, model, device: str = "cpu", backend: str = "python", **kwargs) -> None:
+    def __init__(
+        self,
+        model,
+        device: str = "cpu",
+        backend: str = "python",
+        chunk_edges: int = 0,
+        **kwargs,
+    ) -> None:
         super().__init__(**kwargs)
         from hermnet.export import is_exported_model
 
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {list(BACKENDS)}, got {backend!r}")
+        if chunk_edges and backend != "cpp":
+            raise ValueError(
+                "chunk_edges needs backend='cpp' (chunked evaluation is in the C++ core)"
+            )
         self.device = torch.device(device)
         self.backend = backend
         self.exported = None
@@ -36,6 +49,8 @@ class HermNetCalculator(Calculator):
 
             loader = load_core if backend == "cpp" else load_exported
             self.exported = loader(model, str(self.device))
+            if chunk_edges:
+                self.exported.core.chunk_edges = chunk_edges
             self.elements = list(self.exported.elements)
             self.cutoff = self.exported.cutoff
             return

@@ -123,7 +123,9 @@ def test_info_rejects_a_checkpoint(trained, capsys):
 def test_calculator_backends_agree(trained, make):
     checkpoint, model = trained
     results = []
-    for kwargs in ({"model": checkpoint}, {"model": model}, {"model": model, "backend": "cpp"}):
+    cpp = {"model": model, "backend": "cpp"}
+    chunked = {**cpp, "chunk_edges": 7}
+    for kwargs in ({"model": checkpoint}, {"model": model}, cpp, chunked):
         atoms = make()
         atoms.calc = HermNetCalculator(**kwargs)
         props = ["energy", "forces", "energies"] + (["stress"] if atoms.pbc.any() else [])
