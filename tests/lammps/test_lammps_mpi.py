@@ -144,3 +144,17 @@ def test_exchange_forces_are_minus_the_energy_gradient_on_two_ranks(tmp_path, mo
             fd = -(energies[(probe, axis, 1)] - energies[(probe, axis, -1)]) / (2 * h)
             force = got["forces"][probe - 1, k]
             assert np.isclose(fd, force, rtol=1e-6, atol=1e-7), (probe, axis, fd, force)
+
+
+@pytest.mark.slow
+def test_chunked_with_empty_ranks_thin_cells_and_deep_ghosts(tmp_path, models):
+    """`chunk` where chunks are tiny: ranks without atoms, a cell whose ghosts are images of
+    a rank's own atoms (chunks smaller than one atom's edges), and the deep ghost shell
+    (every atom a center)."""
+    compare_ranks(
+        tmp_path / "m", models["triad"], "molecule", [2, 4], "processors * 1 1", options="chunk 30"
+    )
+    compare_ranks(
+        tmp_path / "t", models["vertex"], "thin", [1, 3], ghosts="exchange", options="chunk 20"
+    )
+    compare_ranks(tmp_path / "d", models["pair"], "alloy", [2], ghosts="deep", options="chunk 100")
