@@ -155,7 +155,10 @@ Outputs Model::run_chunked(const GraphTensors& g, const Inputs& in, GhostExchang
   for (int k = 0; k < hops; ++k) {
     torch::NoGradGuard no_grad;
     const torch::Tensor s = xs.back()[0], v = xs.back()[1];
-    torch::Tensor y_s = s.clone(), y_v = v.clone();
+    // Rows outside every chunk (ghosts, with an exchange) keep their input until refreshed.
+    const bool all_rows = n_centers == n;
+    torch::Tensor y_s = all_rows ? torch::empty_like(s) : s.clone();
+    torch::Tensor y_v = all_rows ? torch::empty_like(v) : v.clone();
     for (const Chunk& c : chunks) {
       const auto out = hop_on(k, c, s.index_select(0, c.nodes), v.index_select(0, c.nodes));
       y_s.index_copy_(0, c.nodes.narrow(0, 0, c.n_centers), out[1]);
