@@ -73,5 +73,8 @@ def test_cosine_runs_decay_over_the_time_limit():
     _, raw = configure(args_for("rmd17", molecule="ethanol", scheduler="cosine", epochs=5000))
     assert raw["training"]["scheduler"] == "cosine" and raw["training"]["epochs"] == 5000
     assert raw["training"]["schedule_minutes"] == raw["training"]["max_time_minutes"] == 1.0
-    _, plateau = configure(args_for("rmd17", molecule="ethanol"))
+    _, default = configure(args_for("rmd17", molecule="ethanol"))
+    assert default["training"]["scheduler"] == "cosine"  # the shipped rMD17 default
+    _, plateau = configure(args_for("mlearn", element="Si"))
+    assert plateau["training"]["scheduler"] == "plateau"
     assert "schedule_minutes" not in plateau["training"]
