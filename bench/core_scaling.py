@@ -36,6 +36,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bench.alloy import cocrfeni, export_untrained  # noqa: E402
+from bench.results_io import write_json  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 DEFAULT_MODEL = dict(features=128, radial_basis=30, layers=4, cutoff=5.0)
@@ -197,9 +198,7 @@ def main() -> None:
                     print(f"sweep {chunk}: {json.dumps(case)[:160]}", flush=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{out_name}.json"
-    tmp_path = path.with_suffix(".json.tmp")
-    tmp_path.write_text(json.dumps(results, indent=1) + "\n")
-    tmp_path.replace(path)  # atomic: a results file is always complete
+    write_json(path, results)
     plot(results, RESULTS / f"{out_name}.png")
     print(f"wrote {path}")
 

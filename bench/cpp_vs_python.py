@@ -13,7 +13,6 @@ Writes bench/results/cpp_vs_python.json.
 """
 
 import argparse
-import json
 import platform
 import statistics
 import sys
@@ -26,6 +25,8 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench.results_io import write_json  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results"
 ELEMENTS = ["Co", "Cr", "Fe", "Ni"]  # the 4-element alloy
 
@@ -141,7 +142,7 @@ def main() -> None:
         )
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / ("cpp_vs_python_quick.json" if args.quick else "cpp_vs_python.json")
-    out.write_text(json.dumps(results, indent=2))
+    write_json(out, results)
     print(f"wrote {out}")
 
 

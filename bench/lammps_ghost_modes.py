@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bench.alloy import ELEMENTS, cocrfeni, export_untrained  # noqa: E402
 from bench.lammps_runner import run_bench  # noqa: E402
+from bench.results_io import write_json  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 MODEL = dict(features=16, radial_basis=8, layers=2, cutoff=4.0)
@@ -232,9 +233,7 @@ def main() -> None:
         results["default_model_projection"] = projection(atoms, tmp / "count")
     print(json.dumps(results["summary"], indent=1))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    tmp_out = Path(args.out).with_suffix(".json.tmp")
-    tmp_out.write_text(json.dumps(results, indent=2) + "\n")
-    tmp_out.replace(args.out)  # atomic: never a half-written results file
+    write_json(args.out, results)
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bench.alloy import ELEMENTS, cocrfeni, export_untrained  # noqa: E402
 from bench.lammps_runner import run_bench  # noqa: E402
+from bench.results_io import write_json  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 MODELS = {
@@ -227,9 +228,7 @@ def main() -> None:
     name += f"_chunk{args.chunk_edges}" if args.chunk_edges else ""
     name += "_cuda" if args.device == "cuda" else ""
     out = RESULTS / f"{name}.json"
-    tmp_out = out.with_suffix(".json.tmp")
-    tmp_out.write_text(json.dumps(results, indent=2))
-    tmp_out.replace(out)  # atomic: a results file is always complete
+    write_json(out, results)
     print(f"wrote {out}")
 
 

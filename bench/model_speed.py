@@ -20,6 +20,9 @@ import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from bench.results_io import write_json  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results"
 ALLOY4 = ["Co", "Cr", "Fe", "Ni"]
 ALLOY6 = ["Co", "Cr", "Fe", "Ni", "Mn", "Cu"]
@@ -176,7 +179,7 @@ def main() -> None:
     name = "model_speed" + ("_quick" if args.quick else "")
     name += "" if args.device == "cpu" else "_" + args.device.replace(":", "")
     out = RESULTS / f"{name}.json"
-    out.write_text(json.dumps({"meta": meta, "results": rows}, indent=2))
+    write_json(out, {"meta": meta, "results": rows})
     print(f"wrote {out}")
 
 

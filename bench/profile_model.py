@@ -11,7 +11,6 @@ Results: bench/results/profile_model[_TAG].json (top ops by self time, and the g
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 import tempfile
@@ -24,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bench.alloy import cocrfeni, export_untrained  # noqa: E402
 from bench.core_scaling import DEFAULT_MODEL  # noqa: E402
+from bench.results_io import write_json  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 MATMUL = {"aten::mm", "aten::bmm", "aten::baddbmm", "aten::addmm", "aten::matmul"}
@@ -98,9 +98,7 @@ def main() -> None:
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / ("profile_model" + (f"_{opts.tag}" if opts.tag else "") + ".json")
-    tmp_out = out.with_suffix(".json.tmp")
-    tmp_out.write_text(json.dumps(result, indent=1) + "\n")
-    tmp_out.replace(out)
+    write_json(out, result)
     print(f"{len(atoms)} atoms, {total / 1000:.0f} ms self time")
     for name, g in sorted(result["groups"].items(), key=lambda x: -x[1]["ms"]):
         print(f"  {name:24s} {g['ms']:9.1f} ms  {100 * g['share']:5.1f} %")

@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bench.alloy import ELEMENTS, cocrfeni, export_untrained  # noqa: E402
 from bench.core_scaling import DEFAULT_MODEL  # noqa: E402
+from bench.results_io import write_json  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 
@@ -162,9 +163,7 @@ def main() -> None:
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / ("roofline" + (f"_{opts.tag}" if opts.tag else "") + ".json")
-    tmp_out = out.with_suffix(".json.tmp")
-    tmp_out.write_text(json.dumps(result, indent=1) + "\n")
-    tmp_out.replace(out)
+    write_json(out, result)
     print(json.dumps({k: result[k] for k in ("matmul", "achieved")}, indent=1))
 
 

@@ -20,7 +20,6 @@ A failing step is recorded and the suite goes on; the exit status is 1 if any st
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -28,6 +27,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from bench.results_io import write_json  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results"
 
 
@@ -103,9 +105,7 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     name = "suite" + (f"_{opts.tag}" if opts.tag else "")
     out = RESULTS / f"{name}.json"
-    tmp = out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(record, indent=1) + "\n")
-    tmp.replace(out)
+    write_json(out, record)
     print(f"wrote {out}" + ("; some steps FAILED" if failed else ""))
     sys.exit(1 if failed else 0)
 

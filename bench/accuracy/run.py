@@ -29,6 +29,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+from bench.results_io import write_json  # noqa: E402
+
 CONFIGS = ROOT / "bench" / "accuracy" / "configs"
 RESULTS = ROOT / "bench" / "results" / "accuracy"
 RMD17 = ["aspirin", "benzene", "ethanol", "malonaldehyde", "naphthalene", "salicylic"]
@@ -154,9 +156,7 @@ def run_benchmark(args) -> dict:
         out["snap"] = [evaluate_snap(args.element, structures, q) for q in (False, True)]
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(out, indent=2) + "\n")
-    tmp.replace(path)  # atomic: a results file is always complete
+    write_json(path, out)
     print(json.dumps({"name": name, **test}, indent=1))
     return out
 
