@@ -26,8 +26,11 @@ def cocrfeni(repeat: int, seed: int = 0):
     return atoms
 
 
-def export_untrained(path: Path, variant: str = "vertex", dtype: str = "float32", **sizes) -> dict:
+def export_untrained(
+    path: Path, variant: str = "vertex", dtype: str = "float32", fused: bool = True, **sizes
+) -> dict:
     """Export an untrained CoCrFeNi model (seed 0); its self-check frame is a 32-atom cell.
+    fused=False exports the plain torch operator chains (hermnet export --unfused).
     Returns the model config with its parameter count."""
     import torch
 
@@ -46,5 +49,7 @@ def export_untrained(path: Path, variant: str = "vertex", dtype: str = "float32"
         pbc=small.pbc,
         source="bench frame",
     )
-    export_potential(potential, config, path, frame, dtype=dtype, training_data="untrained")
+    export_potential(
+        potential, config, path, frame, dtype=dtype, training_data="untrained", fused=fused
+    )
     return {**config.to_dict(), "num_parameters": sum(p.numel() for p in potential.parameters())}

@@ -5,6 +5,8 @@
     python bench/accuracy/run.py water [--minutes 30]
     python bench/accuracy/run.py rmd17 --molecule ethanol --minutes 110 --epochs 5000 \
         --scheduler cosine --tag long                 # cosine decaying over the 110 minutes
+    python bench/accuracy/run.py rmd17 --molecule ethanol --set training.weight_decay=0.01 \
+        --set training.optimizer=adamw --tag wd          # any config entry, for experiments
     python bench/accuracy/run.py table                                   # docs/results.md
 
 Each run trains with the benchmark's config (bench/accuracy/configs/, placeholders filled
@@ -55,6 +57,19 @@ def load_template(name: str, **fill) -> dict:
     return yaml.safe_load(text)
 
 
+def apply_override(raw: dict, override: str) -> None:
+    """`section.key=value` (value parsed as YAML) into the config, for one-off experiments."""
+    path, sep, value = override.partition("=")
+    section, dot, key = path.partition(".")
+    if not sep or not dot or section not in raw or not isinstance(raw[section], dict):
+        sections = ", ".join(k for k, v in raw.items() if isinstance(v, dict))
+        raise SystemExit(
+            f"--set {override!r}: expected SECTION.KEY=VALUE with SECTION one of {sections}, "
+            "e.g. --set training.weight_decay=0.01"
+        )
+    raw[section][key] = yaml.safe_load(value)
+
+
 def configure(args) -> tuple[str, dict]:
     if args.benchmark == "rmd17":
         elements = "[" + ", ".join(RMD17_ELEMENTS[args.molecule]) + "]"
@@ -85,6 +100,8 @@ def configure(args) -> tuple[str, dict]:
         raw["training"]["epochs"] = args.epochs
     if args.scheduler:
         raw["training"]["scheduler"] = args.scheduler
+    for override in getattr(args, "set", None) or []:
+        apply_override(raw, override)
     if raw["training"].get("scheduler", "cosine") == "cosine":
         # The cosine reaches its floor when --minutes are spent, however fast the machine.
         raw["training"]["schedule_minutes"] = args.minutes
@@ -178,6 +195,12 @@ def main() -> None:
         p.add_argument("--tag", help="suffix of the run's name")
         p.add_argument("--epochs", type=int, help="epochs (default: the config's)")
         p.add_argument("--scheduler", choices=["cosine", "plateau", "none"])
+        p.add_argument(
+            "--set",
+            action="append",
+            metavar="SECTION.KEY=VALUE",
+            help="override one config entry (repeatable), e.g. training.weight_decay=0.01",
+        )
     sub.add_parser("table", help="rebuild the table in docs/results.md")
     args = parser.parse_args()
     if args.benchmark == "table":

@@ -98,6 +98,15 @@ SelfCheckFrame parse_frame(const Reader& r) {
   return f;
 }
 
+// An optional true/false entry; absent means false.
+bool optional_bool(const Value& root, const char* key, const std::string& where) {
+  if (!root.has(key)) return false;
+  const Value& value = root.object.at(key);
+  if (value.kind != Value::Kind::Bool)
+    throw Error(where + ": metadata " + key + " must be true or false");
+  return value.boolean;
+}
+
 }  // namespace
 
 Metadata Metadata::parse(const std::string& text, const std::string& where) {
@@ -143,12 +152,8 @@ Metadata Metadata::parse(const std::string& text, const std::string& where) {
   if (root.has(keys::METADATA_HOP_INTERFACE)) {
     m.hop_interface = static_cast<int>(r.integer(keys::METADATA_HOP_INTERFACE));
   }
-  if (root.has(keys::METADATA_TF32)) {
-    const Value& tf32 = root.object.at(keys::METADATA_TF32);
-    if (tf32.kind != Value::Kind::Bool)
-      throw Error(where + ": metadata tf32 must be true or false");
-    m.tf32 = tf32.boolean;
-  }
+  m.tf32 = optional_bool(root, keys::METADATA_TF32, where);
+  m.fused_edges = optional_bool(root, keys::METADATA_FUSED_EDGES, where);
   if (root.has(keys::METADATA_MODEL_CONFIG)) {
     const Value& config = root.object.at(keys::METADATA_MODEL_CONFIG);
     if (config.has("features") && config.object.at("features").kind == Value::Kind::Number) {

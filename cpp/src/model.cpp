@@ -1,5 +1,6 @@
-// Loading, device placement and the whole-graph compute. This file, hops.cpp and
-// model_impl.hpp are the only parts of the core that include torch.
+// Loading, device placement and the whole-graph compute. Torch stays inside the core's
+// source files (this one, hops.cpp, chunked.cpp, fused_ops.cpp, model_impl.hpp): the public
+// headers under include/hermnet are torch-free.
 #include "hermnet/model.hpp"
 
 #include <ATen/Context.h>
@@ -82,6 +83,7 @@ int cuda_device_count() {
 }
 
 Model::Model(const std::string& path, const std::string& device) : impl_(new Impl) {
+  link_fused_ops();  // the exported model may call hermnet::vector_message and friends
   impl_->path = path;
   impl_->metadata = Metadata::parse(read_metadata_record(path), path);
   impl_->device = parse_device(device);

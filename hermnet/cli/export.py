@@ -24,6 +24,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "error per product; stored in the file and logged by LAMMPS)",
     )
     parser.add_argument(
+        "--unfused",
+        action="store_true",
+        help="use plain torch operators instead of the C++ core's fused edge operators "
+        "(slower on CPUs; the file then loads with torch.jit.load alone)",
+    )
+    parser.add_argument(
         "--frame",
         default=None,
         help="structure file for the self-check (its smallest structure) when the training "
@@ -37,7 +43,9 @@ def run(args: argparse.Namespace) -> int:
     from hermnet.model.checkpoint import CheckpointError
 
     try:
-        meta = export_checkpoint(args.checkpoint, args.output, args.dtype, args.frame, args.tf32)
+        meta = export_checkpoint(
+            args.checkpoint, args.output, args.dtype, args.frame, args.tf32, not args.unfused
+        )
     except (ExportError, CheckpointError) as err:
         print(f"hermnet: error: {err}", file=sys.stderr)
         return 2

@@ -35,6 +35,12 @@ def describe(meta: dict) -> str:
         ("variant", meta[keys.METADATA_VARIANT]),
         ("dtype", f"{meta[keys.METADATA_DTYPE]} (energies accumulated in float64)"),
         ("TF32 on GPUs", "yes" if meta.get(keys.METADATA_TF32) else "no"),
+        (
+            "edge operators",
+            "fused (C++ core; plain torch.jit.load needs `import hermnet._core` first)"
+            if meta.get(keys.METADATA_FUSED_EDGES)
+            else "torch (exported with --unfused)",
+        ),
         ("cutoff", f"{meta[keys.METADATA_CUTOFF]:g} {units['length']}"),
         ("message hops", str(meta[keys.METADATA_NUM_HOPS])),
         ("receptive field", f"{meta[keys.METADATA_RECEPTIVE_FIELD]:g} {units['length']}"),

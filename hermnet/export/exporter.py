@@ -17,6 +17,7 @@ from hermnet.export.module import DeployedHermNet
 from hermnet.export.selfcheck import TOLERANCES
 from hermnet.model import ModelConfig, build_model
 from hermnet.model.potential import HermNetPotential, evaluate_structure
+from hermnet.nn.fused import fuse_layers
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -46,12 +47,15 @@ def export_potential(
     dtype: str | None = None,
     training_data: str = "unknown",
     tf32: bool = False,
+    fused: bool = True,
 ) -> dict:
     """Script, save and verify; returns the metadata written into `path`.
 
     frame: the self-check structure (a small training structure). dtype: float32 or
     float64, default the model's own. tf32: let GPU engines run the float32 matrix products
-    in TF32 (stored in the metadata; the self-check here runs without it). Raises
+    in TF32 (stored in the metadata; the self-check here runs without it). fused: call the
+    C++ core's fused edge operators (hermnet.nn.fused) instead of torch operator chains;
+    the self-check then compares them with the eager (unfused) Python model. Raises
     ExportError for non-local models, a frame with unknown elements, or a self-check that
     fails after saving.
     """
@@ -65,11 +69,14 @@ def export_potential(
     deployed_potential = build_model(config)
     deployed_potential.load_state_dict(potential.state_dict())
     deployed_potential = deployed_potential.cpu().eval()
+    if fused:
+        fuse_layers(deployed_potential.model)
 
     scripted = torch.jit.script(DeployedHermNet(deployed_potential.model))
     meta = build_metadata(deployed_potential, config, frame, training_data)
     meta[keys.METADATA_NUM_PARAMETERS] = sum(p.numel() for p in scripted.parameters())
     meta[keys.METADATA_TF32] = bool(tf32)
+    meta[keys.METADATA_FUSED_EDGES] = bool(fused)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.jit.save(scripted, str(path), _extra_files={keys.METADATA_FILE: json.dumps(meta)})
@@ -170,6 +177,7 @@ def export_checkpoint(
     dtype: str | None = None,
     frame: str | None = None,
     tf32: bool = False,
+    fused: bool = True,
 ) -> dict:
     """`hermnet export`: checkpoint (EMA weights when present) -> TorchScript file."""
     from hermnet.model.checkpoint import load_checkpoint, load_potential
@@ -179,7 +187,7 @@ def export_checkpoint(
     potential, config, payload = load_potential(checkpoint)
     description = payload.get("data_description") or _describe_data(payload)
     return export_potential(
-        potential, config, output, training_frame(payload, frame), dtype, description, tf32
+        potential, config, output, training_frame(payload, frame), dtype, description, tf32, fused
     )
 
 

@@ -85,6 +85,10 @@ METADATA_SELF_CHECK: Final = "self_check"  # object | the keys below
 METADATA_HOP_INTERFACE: Final = "hop_interface"
 # bool | float32 matrix products may use TF32 on GPUs (optional; absent means false)
 METADATA_TF32: Final = "tf32"
+# bool | the model calls the C++ core's fused edge operators hermnet::vector_message and
+# hermnet::gather_scale_add, so loading it needs them registered (import hermnet._core, or
+# any engine built on the core); optional, absent means false
+METADATA_FUSED_EDGES: Final = "fused_edges"
 REQUIRED_METADATA: Final = (
     METADATA_FORMAT,
     METADATA_FORMAT_VERSION,

@@ -86,6 +86,10 @@ class ExportedModel:
         self.path = Path(path)
         self.metadata = read_metadata(self.path)
         self.device = torch.device(device)
+        if self.metadata.get(keys.METADATA_FUSED_EDGES):
+            from hermnet.nn.fused import load_fused_ops
+
+            load_fused_ops()
         try:
             self.module = torch.jit.load(str(self.path), map_location=self.device)
         except RuntimeError as err:

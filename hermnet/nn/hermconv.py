@@ -94,11 +94,28 @@ class HermConv(nn.Module):
         if self.per_edge > 1:
             msg = msg.view(num_edges, self.per_edge, 3 * f).sum(1)
         a_v, a_s, a_r = torch.split(msg, f, dim=-1)
-        dv = v.index_select(0, geo.neighbor) * a_v.unsqueeze(1)
-        dv = dv + a_r.unsqueeze(1) * geo.unit.unsqueeze(-1)
-        v1 = v + self.coefficient * torch.zeros_like(v).index_add(0, geo.center, dv)
+        v1 = v + self.coefficient * self.vector_message(v, a_v, a_r, geo)
         s1 = s + self.coefficient * torch.zeros_like(s).index_add(0, geo.center, a_s)
         return s1, v1
+
+    # The two edge aggregations below are the model's memory-bound core; FusedHermConv
+    # (hermnet.nn.fused) replaces them with single-pass C++ operators in exported models.
+
+    def vector_message(
+        self, v: torch.Tensor, a_v: torch.Tensor, a_r: torch.Tensor, geo: EdgeGeometry
+    ) -> torch.Tensor:
+        """sum over i's edges of v_j * a_v + u_ij (x) a_r -> [N, 3, F]."""
+        dv = v.index_select(0, geo.neighbor) * a_v.unsqueeze(1)
+        dv = dv + a_r.unsqueeze(1) * geo.unit.unsqueeze(-1)
+        return torch.zeros_like(v).index_add(0, geo.center, dv)
+
+    def gather_scale_add(
+        self, x: torch.Tensor, w: torch.Tensor, src: torch.Tensor, dst: torch.Tensor, rows: int
+    ) -> torch.Tensor:
+        """out[dst[e]] += x[src[e]] * w[e] -> [rows, D]; x: [*, D], w: [E]."""
+        return x.new_zeros(rows, x.shape[1]).index_add(
+            0, dst, x.index_select(0, src) * w.unsqueeze(1)
+        )
 
     def update(
         self, s1: torch.Tensor, v1: torch.Tensor, geo: EdgeGeometry, idx: RelationIndex
@@ -107,13 +124,17 @@ class HermConv(nn.Module):
         n, f = s1.shape[0], self.features
         x = self._slots(torch.cat([self._norm(v1), s1], dim=-1), idx)
         t = from_padded(self.us2(self.drop(self.act(self.us1(x)))), idx.slot_flat)
-        t_agg = s1.new_zeros(n * self.cs_per_atom, 3 * f).index_add(
-            0, idx.inst_cs, t.index_select(0, idx.inst_slot) * geo.agg_weight
+        t_agg = self.gather_scale_add(
+            t, geo.agg_weight.view(-1), idx.inst_slot, idx.inst_cs, n * self.cs_per_atom
         )
         # One spare zero row: the second neighbor group of a center slot that has none.
-        v_sum = v1.new_zeros(n * self.groups_per_atom + 1, 3, f).index_add(
-            0, idx.edge_q, v1.index_select(0, geo.neighbor) * geo.agg_numerator
-        )
+        v_sum = self.gather_scale_add(
+            v1.reshape(n, 3 * f),
+            geo.agg_numerator.view(-1),
+            geo.neighbor,
+            idx.edge_q,
+            n * self.groups_per_atom + 1,
+        ).view(-1, 3, f)
         u0 = v_sum.index_select(0, idx.cs_u0) / geo.agg_denominator
         u1 = v_sum.index_select(0, idx.cs_u1) / geo.agg_denominator
         a_vv, a_sv, a_ss = torch.split(t_agg, f, dim=-1)

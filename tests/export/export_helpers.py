@@ -24,13 +24,25 @@ def frame_of(atoms: Atoms, source: str = "test frame") -> Structure:
 
 
 def export_tiny(
-    variant: str, path, dtype: str = "float64", tf32: bool = False, **overrides
+    variant: str,
+    path,
+    dtype: str = "float64",
+    tf32: bool = False,
+    fused: bool = True,
+    **overrides,
 ) -> dict:
     potential = tiny_potential(variant, **overrides)
     config = tiny_config(variant, **overrides)
     frame = frame_of(alloy(n_repeat=1, seed=3), "alloy-4 atoms")
     return export_potential(
-        potential, config, path, frame, dtype=dtype, training_data="tests", tf32=tf32
+        potential,
+        config,
+        path,
+        frame,
+        dtype=dtype,
+        training_data="tests",
+        tf32=tf32,
+        fused=fused,
     )
 
 

@@ -54,6 +54,7 @@ def test_export_takes_the_smallest_training_frame(trained, capsys):
         "python (TorchScript)  self-check passed",
         "C++ core              self-check passed",
         "TF32 on GPUs  no",
+        "edge operators  fused (C++ core",
     ):
         assert text in out, text
 
@@ -79,6 +80,18 @@ def test_export_tf32_is_recorded_and_float32_only(trained, tmp_path, capsys):
     assert main(["export", str(checkpoint), "-o", str(refused), "--dtype", "float64", "--tf32"])
     assert "--tf32 applies to float32 models" in capsys.readouterr().err
     assert not refused.exists()
+
+
+def test_export_unfused_is_recorded(trained, tmp_path, capsys):
+    """--unfused writes plain torch operator chains, says so in the metadata and info, and
+    still passes both self-checks."""
+    checkpoint, _ = trained
+    model = tmp_path / "plain.pt"
+    assert main(["export", str(checkpoint), "-o", str(model), "--unfused"]) == 0
+    assert main(["info", str(model)]) == 0
+    out = capsys.readouterr().out
+    assert "edge operators  torch (exported with --unfused)" in out
+    assert "C++ core              self-check passed" in out
 
 
 def test_export_needs_a_frame_when_data_are_gone(tmp_path, capsys):

@@ -54,6 +54,7 @@ inline constexpr const char* METADATA_MODEL_CONFIG = "model_config";
 inline constexpr const char* METADATA_SELF_CHECK = "self_check";
 inline constexpr const char* METADATA_HOP_INTERFACE = "hop_interface";  // optional int
 inline constexpr const char* METADATA_TF32 = "tf32";                    // optional bool
+inline constexpr const char* METADATA_FUSED_EDGES = "fused_edges";      // optional bool
 
 // Self-check frame
 inline constexpr const char* CHECK_SOURCE = "source";

@@ -40,10 +40,11 @@ struct Metadata {
   int64_t num_parameters = 0;
   std::string training_data;
   SelfCheckFrame self_check;
-  int hop_interface = 0;  // version of the hop-by-hop methods; 0: the file has none
-  int features = 0;       // model_config.features (0 if absent): for memory estimates
-  bool tf32 = false;      // float32 matrix products may use TF32 on GPUs
-  std::string json;       // the raw metadata, for tools that want the rest
+  int hop_interface = 0;     // version of the hop-by-hop methods; 0: the file has none
+  int features = 0;          // model_config.features (0 if absent): for memory estimates
+  bool tf32 = false;         // float32 matrix products may use TF32 on GPUs
+  bool fused_edges = false;  // calls the core's fused edge operators (fused_ops.cpp)
+  std::string json;          // the raw metadata, for tools that want the rest
 
   // Parse and validate; throws hermnet::Error naming `where` and the problem.
   static Metadata parse(const std::string& json, const std::string& where);

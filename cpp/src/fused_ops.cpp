@@ -1,0 +1,245 @@
+// The fused edge operators hermnet::vector_message and hermnet::gather_scale_add, which an
+// exported model calls in place of gather / multiply / index_add chains (see
+// hermnet/nn/fused.py, which defines them in terms of those chains).
+//
+// On CPU tensors they run the single-pass loops of edge_kernels.hpp, forward and backward.
+// On other devices, and for a backward that must itself be differentiable
+// (create_graph=True, as in force training), they run the same chains of torch operators,
+// so results agree everywhere and second derivatives stay exact.
+// HERMNET_FUSED_REFERENCE=1 forces the operator chains on CPU too (tests compare the two).
+#include <ATen/Parallel.h>
+#include <torch/autograd.h>
+#include <torch/library.h>
+#include <torch/script.h>
+
+#include <cstdlib>
+
+#include "edge_kernels.hpp"
+
+namespace hermnet {
+
+void link_fused_ops() {}  // called by Model's constructor so static linking keeps this file
+
+namespace {
+
+using torch::Tensor;
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+bool use_kernels(const Tensor& t) {
+  if (!t.is_cpu()) return false;
+  const char* forced = std::getenv("HERMNET_FUSED_REFERENCE");  // read per call: tests flip it
+  return forced == nullptr || std::string(forced) != "1";
+}
+
+// Run fn(block, begin, end) over `blocks` slices of [0, width) on torch's intra-op threads.
+template <typename Fn>
+void over_blocks(int64_t width, int64_t blocks, const Fn& fn) {
+  at::parallel_for(0, blocks, 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) fn(b, width * b / blocks, width * (b + 1) / blocks);
+  });
+}
+
+// Threads worth using on a feature axis of `width`: slices below 32 elements cost more in
+// re-reading the index arrays than they gain.
+int64_t block_count(int64_t width) {
+  return std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), width / 32));
+}
+
+void check_edges(const Tensor& index, int64_t edges, int64_t rows, const char* what) {
+  TORCH_CHECK(index.scalar_type() == torch::kLong && index.dim() == 1 && index.size(0) == edges,
+              "hermnet fused op: ", what, " must be an int64 vector of ", edges, " edges");
+  if (edges > 0) {
+    const auto [lo, hi] = torch::aminmax(index);
+    TORCH_CHECK(lo.item<int64_t>() >= 0 && hi.item<int64_t>() < rows, "hermnet fused op: ", what,
+                " holds an index outside [0, ", rows, ")");
+  }
+}
+
+void check_rows(const Tensor& rows, int64_t edges, int64_t width, const Tensor& like,
+                const char* what) {
+  TORCH_CHECK(rows.dim() == 2 && rows.size(0) == edges && rows.size(1) == width &&
+                  rows.stride(1) == 1 && rows.scalar_type() == like.scalar_type(),
+              "hermnet fused op: ", what, " must be [", edges, ", ", width, "] rows of ",
+              like.scalar_type(), " with unit stride along the row");
+}
+
+// ---- vector_message: out[c] += v[n] * av + unit (x) ar, summed over edges ----------------
+
+Tensor vector_message_chain(const Tensor& v, const Tensor& av, const Tensor& ar, const Tensor& unit,
+                            const Tensor& center, const Tensor& neighbor, int64_t num_out) {
+  const Tensor dv =
+      v.index_select(0, neighbor) * av.unsqueeze(1) + ar.unsqueeze(1) * unit.unsqueeze(-1);
+  return v.new_zeros({num_out, 3, v.size(2)}).index_add(0, center, dv);
+}
+
+Tensor vector_message_kernel(const Tensor& v, const Tensor& av, const Tensor& ar,
+                             const Tensor& unit, const Tensor& center, const Tensor& neighbor,
+                             int64_t num_out) {
+  const int64_t edges = center.size(0), F = v.size(2);
+  check_edges(center, edges, num_out, "center");
+  check_edges(neighbor, edges, v.size(0), "neighbor");
+  check_rows(av, edges, F, v, "a_v");
+  check_rows(ar, edges, F, v, "a_r");
+  Tensor out = v.new_zeros({num_out, 3, F});
+  AT_DISPATCH_FLOATING_TYPES(v.scalar_type(), "vector_message", [&] {
+    over_blocks(F, block_count(F), [&](int64_t, int64_t f0, int64_t f1) {
+      kernels::vector_message_forward<scalar_t>(
+          v.data_ptr<scalar_t>(), av.data_ptr<scalar_t>(), av.stride(0), ar.data_ptr<scalar_t>(),
+          ar.stride(0), unit.data_ptr<scalar_t>(), center.data_ptr<int64_t>(),
+          neighbor.data_ptr<int64_t>(), edges, F, f0, f1, out.data_ptr<scalar_t>());
+    });
+  });
+  return out;
+}
+
+variable_list vector_message_grad_chain(const Tensor& g, const Tensor& v, const Tensor& av,
+                                        const Tensor& ar, const Tensor& unit, const Tensor& center,
+                                        const Tensor& neighbor) {
+  const Tensor gc = g.index_select(0, center);
+  return {torch::zeros_like(v).index_add(0, neighbor, gc * av.unsqueeze(1)),
+          (gc * v.index_select(0, neighbor)).sum(1), (gc * unit.unsqueeze(-1)).sum(1),
+          (gc * ar.unsqueeze(1)).sum(-1)};
+}
+
+variable_list vector_message_grad_kernel(const Tensor& g, const Tensor& v, const Tensor& av,
+                                         const Tensor& ar, const Tensor& unit, const Tensor& center,
+                                         const Tensor& neighbor) {
+  const int64_t edges = center.size(0), F = v.size(2), blocks = block_count(F);
+  Tensor gv = torch::zeros_like(v);
+  Tensor gav = v.new_empty({edges, F});
+  Tensor gar = v.new_empty({edges, F});
+  Tensor partial = v.new_empty({blocks, edges, 3});
+  AT_DISPATCH_FLOATING_TYPES(v.scalar_type(), "vector_message_backward", [&] {
+    over_blocks(F, blocks, [&](int64_t b, int64_t f0, int64_t f1) {
+      kernels::vector_message_backward<scalar_t>(
+          g.data_ptr<scalar_t>(), v.data_ptr<scalar_t>(), av.data_ptr<scalar_t>(), av.stride(0),
+          ar.data_ptr<scalar_t>(), ar.stride(0), unit.data_ptr<scalar_t>(),
+          center.data_ptr<int64_t>(), neighbor.data_ptr<int64_t>(), edges, F, f0, f1,
+          gv.data_ptr<scalar_t>(), gav.data_ptr<scalar_t>(), gar.data_ptr<scalar_t>(),
+          partial.data_ptr<scalar_t>() + b * edges * 3);
+    });
+  });
+  return {gv, gav, gar, blocks == 1 ? partial[0] : partial.sum(0)};
+}
+
+struct VectorMessage : torch::autograd::Function<VectorMessage> {
+  static Tensor forward(AutogradContext* ctx, const Tensor& v, const Tensor& av, const Tensor& ar,
+                        const Tensor& unit, const Tensor& center, const Tensor& neighbor,
+                        int64_t num_out) {
+    ctx->save_for_backward({v, av, ar, unit, center, neighbor});
+    TORCH_CHECK(v.dim() == 3 && v.size(1) == 3, "hermnet fused op: v must be [rows, 3, F]");
+    TORCH_CHECK(unit.dim() == 2 && unit.size(1) == 3 && unit.size(0) == center.size(0),
+                "hermnet fused op: unit must be [edges, 3]");
+    if (!use_kernels(v)) return vector_message_chain(v, av, ar, unit, center, neighbor, num_out);
+    return vector_message_kernel(v.contiguous(), av, ar, unit.contiguous(), center, neighbor,
+                                 num_out);
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto s = ctx->get_saved_variables();
+    const Tensor g = grads[0].contiguous();
+    // A differentiable backward (create_graph) or a non-CPU device: the operator chain.
+    variable_list out = torch::GradMode::is_enabled() || !use_kernels(g)
+                            ? vector_message_grad_chain(g, s[0], s[1], s[2], s[3], s[4], s[5])
+                            : vector_message_grad_kernel(g, s[0].contiguous(), s[1], s[2],
+                                                         s[3].contiguous(), s[4], s[5]);
+    out.insert(out.end(), {Tensor(), Tensor(), Tensor()});
+    return out;
+  }
+};
+
+// ---- gather_scale_add: out[dst] += x[src] * w, summed over edges ------------------------
+
+Tensor gather_scale_add_chain(const Tensor& x, const Tensor& w, const Tensor& src,
+                              const Tensor& dst, int64_t num_out) {
+  return x.new_zeros({num_out, x.size(1)})
+      .index_add(0, dst, x.index_select(0, src) * w.unsqueeze(1));
+}
+
+Tensor gather_scale_add_kernel(const Tensor& x, const Tensor& w, const Tensor& src,
+                               const Tensor& dst, int64_t num_out) {
+  const int64_t edges = src.size(0), D = x.size(1);
+  check_edges(src, edges, x.size(0), "src");
+  check_edges(dst, edges, num_out, "dst");
+  Tensor out = x.new_zeros({num_out, D});
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "gather_scale_add", [&] {
+    over_blocks(D, block_count(D), [&](int64_t, int64_t k0, int64_t k1) {
+      kernels::gather_scale_add_forward<scalar_t>(x.data_ptr<scalar_t>(), w.data_ptr<scalar_t>(),
+                                                  src.data_ptr<int64_t>(), dst.data_ptr<int64_t>(),
+                                                  edges, D, k0, k1, out.data_ptr<scalar_t>());
+    });
+  });
+  return out;
+}
+
+variable_list gather_scale_add_grad_chain(const Tensor& g, const Tensor& x, const Tensor& w,
+                                          const Tensor& src, const Tensor& dst) {
+  const Tensor gd = g.index_select(0, dst);
+  return {torch::zeros_like(x).index_add(0, src, gd * w.unsqueeze(1)),
+          (gd * x.index_select(0, src)).sum(1)};
+}
+
+variable_list gather_scale_add_grad_kernel(const Tensor& g, const Tensor& x, const Tensor& w,
+                                           const Tensor& src, const Tensor& dst) {
+  const int64_t edges = src.size(0), D = x.size(1), blocks = block_count(D);
+  Tensor gx = torch::zeros_like(x);
+  Tensor partial = x.new_empty({blocks, edges});
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "gather_scale_add_backward", [&] {
+    over_blocks(D, blocks, [&](int64_t b, int64_t k0, int64_t k1) {
+      kernels::gather_scale_add_backward<scalar_t>(
+          g.data_ptr<scalar_t>(), x.data_ptr<scalar_t>(), w.data_ptr<scalar_t>(),
+          src.data_ptr<int64_t>(), dst.data_ptr<int64_t>(), edges, D, k0, k1,
+          gx.data_ptr<scalar_t>(), partial.data_ptr<scalar_t>() + b * edges);
+    });
+  });
+  return {gx, blocks == 1 ? partial[0] : partial.sum(0)};
+}
+
+struct GatherScaleAdd : torch::autograd::Function<GatherScaleAdd> {
+  static Tensor forward(AutogradContext* ctx, const Tensor& x, const Tensor& w, const Tensor& src,
+                        const Tensor& dst, int64_t num_out) {
+    ctx->save_for_backward({x, w, src, dst});
+    TORCH_CHECK(x.dim() == 2, "hermnet fused op: x must be [rows, D]");
+    TORCH_CHECK(w.dim() == 1 && w.size(0) == src.size(0) && w.scalar_type() == x.scalar_type(),
+                "hermnet fused op: w must be one ", x.scalar_type(), " weight per edge");
+    if (!use_kernels(x)) return gather_scale_add_chain(x, w, src, dst, num_out);
+    return gather_scale_add_kernel(x.contiguous(), w.contiguous(), src, dst, num_out);
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto s = ctx->get_saved_variables();
+    const Tensor g = grads[0].contiguous();
+    variable_list out =
+        torch::GradMode::is_enabled() || !use_kernels(g)
+            ? gather_scale_add_grad_chain(g, s[0], s[1], s[2], s[3])
+            : gather_scale_add_grad_kernel(g, s[0].contiguous(), s[1].contiguous(), s[2], s[3]);
+    out.insert(out.end(), {Tensor(), Tensor(), Tensor()});
+    return out;
+  }
+};
+
+Tensor vector_message(const Tensor& v, const Tensor& a_v, const Tensor& a_r, const Tensor& unit,
+                      const Tensor& center, const Tensor& neighbor, int64_t num_out) {
+  return VectorMessage::apply(v, a_v, a_r, unit, center, neighbor, num_out);
+}
+
+Tensor gather_scale_add(const Tensor& x, const Tensor& w, const Tensor& src, const Tensor& dst,
+                        int64_t num_out) {
+  return GatherScaleAdd::apply(x, w, src, dst, num_out);
+}
+
+}  // namespace
+
+// Registered without a dispatch key (CompositeImplicitAutograd): autograd goes through the
+// Functions above on every device.
+TORCH_LIBRARY(hermnet, m) {
+  m.def(
+      "vector_message(Tensor v, Tensor a_v, Tensor a_r, Tensor unit, Tensor center, "
+      "Tensor neighbor, int num_out) -> Tensor",
+      &vector_message);
+  m.def("gather_scale_add(Tensor x, Tensor w, Tensor src, Tensor dst, int num_out) -> Tensor",
+        &gather_scale_add);
+}
+
+}  // namespace hermnet

@@ -1,0 +1,55 @@
+"""HermConv with the C++ fused edge operators, for exported (TorchScript) models.
+
+`hermnet::vector_message` and `hermnet::gather_scale_add` (cpp/src/fused_ops.cpp) compute
+exactly what HermConv.vector_message and HermConv.gather_scale_add compute with torch
+operators, but in one pass over the edges: the unfused chain writes and re-reads several
+[edges, 3, F] tensors, which is where a CPU step spends most of its time. The operators
+have their own backward (one pass as well) and fall back to the operator chain for
+create_graph backward passes and on GPUs, so derivatives of every order stay exact.
+
+The operators live in the C++ core; importing hermnet._core registers them with torch, so
+engines built on the core (the pybind module, LAMMPS) always have them. Training keeps the
+plain HermConv: it needs the double backward, where the fused kernels do not apply.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from hermnet.nn.hermconv import EdgeGeometry, HermConv
+
+
+def load_fused_ops() -> None:
+    """Register the hermnet:: operators with torch (they live in the C++ core)."""
+    try:
+        import hermnet._core  # noqa: F401  (registration is the import's side effect)
+    except ImportError as err:
+        raise ImportError(
+            "the fused edge operators need hermnet._core, the C++ core, which is not built in "
+            "this installation; reinstall hermnet (`pip install -e .`) or export with "
+            "--unfused"
+        ) from err
+
+
+class FusedHermConv(HermConv):
+    def vector_message(
+        self, v: torch.Tensor, a_v: torch.Tensor, a_r: torch.Tensor, geo: EdgeGeometry
+    ) -> torch.Tensor:
+        return torch.ops.hermnet.vector_message(
+            v, a_v, a_r, geo.unit, geo.center, geo.neighbor, v.shape[0]
+        )
+
+    def gather_scale_add(
+        self, x: torch.Tensor, w: torch.Tensor, src: torch.Tensor, dst: torch.Tensor, rows: int
+    ) -> torch.Tensor:
+        return torch.ops.hermnet.gather_scale_add(x, w, src, dst, rows)
+
+
+def fuse_layers(model: nn.Module) -> nn.Module:
+    """Switch every HermConv of `model` to the fused operators, in place (same weights)."""
+    load_fused_ops()
+    for module in model.modules():
+        if type(module) is HermConv:
+            module.__class__ = FusedHermConv
+    return model

@@ -1,0 +1,182 @@
+"""The C++ fused edge operators against the torch operator chains they replace.
+
+hermnet::vector_message and hermnet::gather_scale_add (cpp/src/fused_ops.cpp) must give
+the chains' values and first derivatives (their own single-pass backward), exact second
+derivatives (the chain backward under create_graph), and whole exported models must agree
+with and without them. float64 agrees to rounding (only the order of sums differs);
+float32 to 1e-5 relative, a few ulps of the per-element sums of up to 40 terms.
+"""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from hermnet.export import load_core
+from hermnet.nn.fused import load_fused_ops
+from tests.export.export_helpers import export_tiny, graph, max_relative
+from tests.export.test_export_chunked import FLAGS
+from tests.export.test_export_hops import STRUCTURES
+
+load_fused_ops()
+TOLERANCE = {torch.float64: 1e-12, torch.float32: 1e-5}
+
+
+def vector_message_chain(v, a_v, a_r, unit, center, neighbor, rows):
+    dv = v.index_select(0, neighbor) * a_v.unsqueeze(1) + a_r.unsqueeze(1) * unit.unsqueeze(-1)
+    return torch.zeros(rows, 3, v.shape[2], dtype=v.dtype).index_add(0, center, dv)
+
+
+def gather_scale_add_chain(x, w, src, dst, rows):
+    return torch.zeros(rows, x.shape[1], dtype=x.dtype).index_add(
+        0, dst, x.index_select(0, src) * w.unsqueeze(1)
+    )
+
+
+def message_inputs(dtype, rows=9, edges=50, features=48, seed=0):
+    """Random v, a [E, 3F] (a_v and a_r are strided views of it, as in HermConv), unit,
+    and edges with repeated centers and neighbors."""
+    gen = torch.Generator().manual_seed(seed)
+    v = torch.randn(rows, 3, features, dtype=dtype, generator=gen).requires_grad_()
+    a = torch.randn(edges, 3 * features, dtype=dtype, generator=gen).requires_grad_()
+    unit = torch.randn(edges, 3, dtype=dtype, generator=gen).requires_grad_()
+    center = torch.randint(0, rows, (edges,), generator=gen)
+    neighbor = torch.randint(0, rows, (edges,), generator=gen)
+    return v, a, unit, center, neighbor
+
+
+def vector_message_of(op, v, a, unit, center, neighbor, rows):
+    a_v, _, a_r = torch.split(a, v.shape[2], dim=-1)
+    return op(v, a_v, a_r, unit, center, neighbor, rows)
+
+
+def assert_close(got, want, dtype, what):
+    err = max_relative(got.detach().numpy(), want.detach().numpy())
+    assert err < TOLERANCE[dtype], f"{what}: relative error {err:.2e}"
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("reference", [False, True])
+def test_vector_message_matches_chain(dtype, threads, reference, monkeypatch):
+    if reference:  # the operator chain that GPUs run, taken on the CPU
+        monkeypatch.setenv("HERMNET_FUSED_REFERENCE", "1")
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        v, a, unit, center, neighbor = message_inputs(dtype)
+        rows = v.shape[0] + 2  # rows past the last center stay zero
+        got = vector_message_of(
+            torch.ops.hermnet.vector_message, v, a, unit, center, neighbor, rows
+        )
+        want = vector_message_of(vector_message_chain, v, a, unit, center, neighbor, rows)
+        assert_close(got, want, dtype, "value")
+        cotangent = torch.randn_like(want)
+        got_grads = torch.autograd.grad(got, (v, a, unit), cotangent)
+        want_grads = torch.autograd.grad(want, (v, a, unit), cotangent)
+    finally:
+        torch.set_num_threads(before)
+    for name, g, w in zip(("v", "a", "unit"), got_grads, want_grads, strict=True):
+        assert_close(g, w, dtype, f"d/d{name}")
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_gather_scale_add_matches_chain(dtype, threads):
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        gen = torch.Generator().manual_seed(1)
+        x = torch.randn(7, 96, dtype=dtype, generator=gen).requires_grad_()
+        w = torch.randn(40, dtype=dtype, generator=gen).requires_grad_()
+        src = torch.randint(0, 7, (40,), generator=gen)
+        dst = torch.randint(0, 11, (40,), generator=gen)
+        got = torch.ops.hermnet.gather_scale_add(x, w, src, dst, 12)
+        want = gather_scale_add_chain(x, w, src, dst, 12)
+        assert_close(got, want, dtype, "value")
+        cotangent = torch.randn_like(want)
+        got_grads = torch.autograd.grad(got, (x, w), cotangent)
+        want_grads = torch.autograd.grad(want, (x, w), cotangent)
+    finally:
+        torch.set_num_threads(before)
+    for name, g, wnt in zip(("x", "w"), got_grads, want_grads, strict=True):
+        assert_close(g, wnt, dtype, f"d/d{name}")
+
+
+def test_derivatives_of_every_order_are_exact():
+    """gradcheck (the fused backward) and gradgradcheck (the create_graph path)."""
+    v, a, unit, center, neighbor = message_inputs(torch.float64, rows=4, edges=12, features=5)
+
+    def message(v, a, unit):
+        return vector_message_of(torch.ops.hermnet.vector_message, v, a, unit, center, neighbor, 4)
+
+    assert torch.autograd.gradcheck(message, (v, a, unit))
+    assert torch.autograd.gradgradcheck(message, (v, a, unit))
+    x = torch.randn(4, 6, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(12, dtype=torch.float64, requires_grad=True)
+
+    def gather(x, w):
+        return torch.ops.hermnet.gather_scale_add(x, w, neighbor, center, 5)
+
+    assert torch.autograd.gradcheck(gather, (x, w))
+    assert torch.autograd.gradgradcheck(gather, (x, w))
+
+
+def test_no_edges_gives_zero_rows():
+    v, a, unit, center, neighbor = message_inputs(torch.float64, edges=0)
+    out = vector_message_of(torch.ops.hermnet.vector_message, v, a, unit, center, neighbor, 3)
+    assert out.shape == (3, 3, v.shape[2]) and not out.any()
+    out.sum().backward()
+    assert not v.grad.any()
+
+
+def test_out_of_range_indices_are_refused_not_read():
+    v, a, unit, center, neighbor = message_inputs(torch.float64)
+    bad = neighbor.clone()
+    bad[3] = v.shape[0]
+    with pytest.raises(RuntimeError, match="neighbor holds an index outside"):
+        vector_message_of(torch.ops.hermnet.vector_message, v, a, unit, center, bad, 9)
+    with pytest.raises(RuntimeError, match="dst holds an index outside"):
+        torch.ops.hermnet.gather_scale_add(v.reshape(9, -1), unit[:, 0], neighbor, center, 2)
+
+
+@pytest.mark.parametrize("variant", ["vertex", "pair", "triad"])
+def test_fused_export_equals_unfused_export(tmp_path, variant):
+    fused = export_tiny(variant, tmp_path / "fused.pt")
+    plain = export_tiny(variant, tmp_path / "plain.pt", fused=False)
+    assert fused["fused_edges"] is True and plain["fused_edges"] is False
+    models = [load_core(tmp_path / name).core for name in ("fused.pt", "plain.pt")]
+    for name in ("alloy", "thin"):
+        atoms = STRUCTURES[name]()
+        types, edge_index, edge_shift = graph(atoms, models[0].cutoff)
+        got, want = (
+            m.compute(atoms.positions, types, edge_index, edge_shift, **FLAGS) for m in models
+        )
+        for key, value in want.items():
+            err = max_relative(np.asarray(got[key]), np.asarray(value))
+            assert err < 1e-10, f"{variant} {name} {key}: {err:.2e}"
+
+
+def test_unfused_export_loads_with_torch_alone(tmp_path):
+    """--unfused files need nothing but torch; fused ones name the operators they lack."""
+    export_tiny("vertex", tmp_path / "plain.pt", fused=False)
+    export_tiny("vertex", tmp_path / "fused.pt")
+    script = "import sys, torch; torch.jit.load(sys.argv[1]); print('loaded')"
+    env = {**os.environ, "PYTHONPATH": ""}
+    plain = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "plain.pt")],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert plain.returncode == 0 and "loaded" in plain.stdout, plain.stderr
+    fused = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "fused.pt")],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert fused.returncode != 0 and "hermnet::vector_message" in fused.stderr
