@@ -2,9 +2,11 @@
 and LAMMPS run), energy + forces + virial, on the benchmark alloy.
 
 Ops are grouped into matrix products (what the roofline counts), gathers/scatters (index
-ops), and elementwise arithmetic, so the report says which kind of work dominates.
+ops), the fused edge operators (hermnet::*, forward and backward), and elementwise
+arithmetic, so the report says which kind of work dominates.
 
     .venv/bin/python bench/profile_model.py [--repeat 6] [--threads 1] [--device cpu]
+    .venv/bin/python bench/profile_model.py --unfused --tag unfused   # torch operator chains
 Results: bench/results/profile_model[_TAG].json (top ops by self time, and the groups).
 """
 
@@ -42,6 +44,8 @@ INDEX = {
 
 
 def kind(name: str) -> str:
+    if name.startswith("hermnet::") or "VectorMessage" in name or "GatherScaleAdd" in name:
+        return "fused edge operators"
     if name in MATMUL:
         return "matrix products"
     if name in INDEX:
@@ -56,6 +60,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--tag", default="")
+    parser.add_argument("--unfused", action="store_true", help="export without fused operators")
     opts = parser.parse_args()
     torch.set_num_threads(opts.threads)
 
@@ -64,7 +69,7 @@ def main() -> None:
     atoms = cocrfeni(opts.repeat)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "m.pt"
-        export_untrained(path, "vertex", **DEFAULT_MODEL)
+        export_untrained(path, "vertex", fused=not opts.unfused, **DEFAULT_MODEL)
         model = load_exported(path, device=opts.device)
         args = (atoms.positions, atoms.numbers, atoms.cell.array, atoms.pbc)
         model.evaluate(*args, compute_virial=True)  # warm-up
@@ -92,6 +97,7 @@ def main() -> None:
         "threads": opts.threads,
         "atoms": len(atoms),
         "model": {**DEFAULT_MODEL, "variant": "vertex", "dtype": "float32"},
+        "fused_edges": not opts.unfused,
         "total_self_ms": total / 1000,
         "groups": {k: {"ms": v / 1000, "share": v / total} for k, v in groups.items()},
         "top_ops": rows[: opts.top],

@@ -78,6 +78,77 @@ void vector_message_backward(const T* g, const T* v, const T* av, int64_t av_rs,
   }
 }
 
+// The whole message of an edge, for relations with one instance per edge:
+//   m = phi[p[e]] * filt[q[e]] = [a_v | a_s | a_r]            (rows of 3F)
+//   out_v[c[e], d] += v[n[e], d] * a_v + unit[e, d] * a_r;    out_s[c[e]] += a_s
+template <typename T>
+void edge_message_forward(const T* phi, const int64_t* p, const T* filt, const int64_t* q,
+                          const T* v, const T* unit, const int64_t* center, const int64_t* neighbor,
+                          int64_t edges, int64_t F, int64_t f0, int64_t f1, T* out_v, T* out_s) {
+  for (int64_t e = 0; e < edges; ++e) {
+    const T* ph = phi + p[e] * 3 * F;
+    const T* fl = filt + q[e] * 3 * F;
+    const T* vn = v + neighbor[e] * 3 * F;
+    T* ov = out_v + center[e] * 3 * F;
+    T* os = out_s + center[e] * F;
+    const T u0 = unit[e * 3], u1 = unit[e * 3 + 1], u2 = unit[e * 3 + 2];
+#pragma omp simd
+    for (int64_t f = f0; f < f1; ++f) {
+      const T av = ph[f] * fl[f], as = ph[F + f] * fl[F + f], ar = ph[2 * F + f] * fl[2 * F + f];
+      ov[f] += vn[f] * av + u0 * ar;
+      ov[F + f] += vn[F + f] * av + u1 * ar;
+      ov[2 * F + f] += vn[2 * F + f] * av + u2 * ar;
+      os[f] += as;
+    }
+  }
+}
+
+// Its reverse for the output gradients gv [*, 3, F] and gs [*, F]:
+//   gm = [sum_d gv[c, d] v[n, d] | gs[c] | sum_d gv[c, d] unit[e, d]]
+//   gphi[p[e]] += gm * filt[q[e]];  gfilt[q[e]] += gm * phi[p[e]];  gv_in[n[e], d] += gv[c, d] a_v
+//   partial[e, d] = sum_{f in block} gv[c, d, f] a_r[f]
+template <typename T>
+void edge_message_backward(const T* gv, const T* gs, const T* phi, const int64_t* p, const T* filt,
+                           const int64_t* q, const T* v, const T* unit, const int64_t* center,
+                           const int64_t* neighbor, int64_t edges, int64_t F, int64_t f0,
+                           int64_t f1, T* gphi, T* gfilt, T* gv_in, T* partial) {
+  for (int64_t e = 0; e < edges; ++e) {
+    const T* ph = phi + p[e] * 3 * F;
+    const T* fl = filt + q[e] * 3 * F;
+    T* gph = gphi + p[e] * 3 * F;
+    T* gfl = gfilt + q[e] * 3 * F;
+    const T* vn = v + neighbor[e] * 3 * F;
+    T* gvn = gv_in + neighbor[e] * 3 * F;
+    const T* g = gv + center[e] * 3 * F;
+    const T* gsc = gs + center[e] * F;
+    const T u0 = unit[e * 3], u1 = unit[e * 3 + 1], u2 = unit[e * 3 + 2];
+    T s0 = 0, s1 = 0, s2 = 0;
+#pragma omp simd reduction(+ : s0, s1, s2)
+    for (int64_t f = f0; f < f1; ++f) {
+      const T g0 = g[f], g1 = g[F + f], g2 = g[2 * F + f];
+      const T gav = g0 * vn[f] + g1 * vn[F + f] + g2 * vn[2 * F + f];
+      const T gar = g0 * u0 + g1 * u1 + g2 * u2;
+      const T gas = gsc[f];
+      const T av = ph[f] * fl[f], ar = ph[2 * F + f] * fl[2 * F + f];
+      gph[f] += gav * fl[f];
+      gph[F + f] += gas * fl[F + f];
+      gph[2 * F + f] += gar * fl[2 * F + f];
+      gfl[f] += gav * ph[f];
+      gfl[F + f] += gas * ph[F + f];
+      gfl[2 * F + f] += gar * ph[2 * F + f];
+      gvn[f] += g0 * av;
+      gvn[F + f] += g1 * av;
+      gvn[2 * F + f] += g2 * av;
+      s0 += g0 * ar;
+      s1 += g1 * ar;
+      s2 += g2 * ar;
+    }
+    partial[e * 3] = s0;
+    partial[e * 3 + 1] = s1;
+    partial[e * 3 + 2] = s2;
+  }
+}
+
 // out[dst[e], k] += x[src[e], k] * w[e]   (x, out: rows of D, contiguous)
 template <typename T>
 void gather_scale_add_forward(const T* x, const T* w, const int64_t* src, const int64_t* dst,

@@ -1,6 +1,6 @@
-// The fused edge operators hermnet::vector_message and hermnet::gather_scale_add, which an
-// exported model calls in place of gather / multiply / index_add chains (see
-// hermnet/nn/fused.py, which defines them in terms of those chains).
+// The fused edge operators hermnet::edge_message, hermnet::vector_message and
+// hermnet::gather_scale_add, which an exported model calls in place of gather / multiply /
+// index_add chains (hermnet/nn/fused.py; HermConv in hermnet/nn/hermconv.py holds the chains).
 //
 // On CPU tensors they run the single-pass loops of edge_kernels.hpp, forward and backward.
 // On other devices, and for a backward that must itself be differentiable
@@ -149,6 +149,108 @@ struct VectorMessage : torch::autograd::Function<VectorMessage> {
   }
 };
 
+// ---- edge_message: the whole message hop of one-instance-per-edge relations -----------
+
+variable_list edge_message_chain(const Tensor& phi, const Tensor& p, const Tensor& filt,
+                                 const Tensor& q, const Tensor& v, const Tensor& unit,
+                                 const Tensor& center, const Tensor& neighbor, int64_t num_out) {
+  const int64_t F = v.size(2);
+  const auto m = (phi.index_select(0, p) * filt.index_select(0, q)).split(F, -1);
+  return {vector_message_chain(v, m[0], m[2], unit, center, neighbor, num_out),
+          v.new_zeros({num_out, F}).index_add(0, center, m[1])};
+}
+
+variable_list edge_message_grad_chain(const Tensor& gv, const Tensor& gs, const Tensor& phi,
+                                      const Tensor& p, const Tensor& filt, const Tensor& q,
+                                      const Tensor& v, const Tensor& unit, const Tensor& center,
+                                      const Tensor& neighbor) {
+  const int64_t F = v.size(2);
+  const Tensor ph = phi.index_select(0, p), fl = filt.index_select(0, q);
+  const auto m = (ph * fl).split(F, -1);
+  const auto g = vector_message_grad_chain(gv, v, m[0], m[2], unit, center, neighbor);
+  const Tensor gm = torch::cat({g[1], gs.index_select(0, center), g[2]}, -1);
+  return {torch::zeros_like(phi).index_add(0, p, gm * fl),
+          torch::zeros_like(filt).index_add(0, q, gm * ph), g[0], g[3]};
+}
+
+variable_list edge_message_kernel(const Tensor& phi, const Tensor& p, const Tensor& filt,
+                                  const Tensor& q, const Tensor& v, const Tensor& unit,
+                                  const Tensor& center, const Tensor& neighbor, int64_t num_out) {
+  const int64_t edges = center.size(0), F = v.size(2);
+  check_edges(p, edges, phi.size(0), "phi_index");
+  check_edges(q, edges, filt.size(0), "filt_index");
+  check_edges(center, edges, num_out, "center");
+  check_edges(neighbor, edges, v.size(0), "neighbor");
+  Tensor out_v = v.new_zeros({num_out, 3, F});
+  Tensor out_s = v.new_zeros({num_out, F});
+  AT_DISPATCH_FLOATING_TYPES(v.scalar_type(), "edge_message", [&] {
+    over_blocks(F, block_count(F), [&](int64_t, int64_t f0, int64_t f1) {
+      kernels::edge_message_forward<scalar_t>(
+          phi.data_ptr<scalar_t>(), p.data_ptr<int64_t>(), filt.data_ptr<scalar_t>(),
+          q.data_ptr<int64_t>(), v.data_ptr<scalar_t>(), unit.data_ptr<scalar_t>(),
+          center.data_ptr<int64_t>(), neighbor.data_ptr<int64_t>(), edges, F, f0, f1,
+          out_v.data_ptr<scalar_t>(), out_s.data_ptr<scalar_t>());
+    });
+  });
+  return {out_v, out_s};
+}
+
+variable_list edge_message_grad_kernel(const Tensor& gv, const Tensor& gs, const Tensor& phi,
+                                       const Tensor& p, const Tensor& filt, const Tensor& q,
+                                       const Tensor& v, const Tensor& unit, const Tensor& center,
+                                       const Tensor& neighbor) {
+  const int64_t edges = center.size(0), F = v.size(2), blocks = block_count(F);
+  Tensor gphi = torch::zeros_like(phi), gfilt = torch::zeros_like(filt);
+  Tensor gv_in = torch::zeros_like(v);
+  Tensor partial = v.new_empty({blocks, edges, 3});
+  AT_DISPATCH_FLOATING_TYPES(v.scalar_type(), "edge_message_backward", [&] {
+    over_blocks(F, blocks, [&](int64_t b, int64_t f0, int64_t f1) {
+      kernels::edge_message_backward<scalar_t>(
+          gv.data_ptr<scalar_t>(), gs.data_ptr<scalar_t>(), phi.data_ptr<scalar_t>(),
+          p.data_ptr<int64_t>(), filt.data_ptr<scalar_t>(), q.data_ptr<int64_t>(),
+          v.data_ptr<scalar_t>(), unit.data_ptr<scalar_t>(), center.data_ptr<int64_t>(),
+          neighbor.data_ptr<int64_t>(), edges, F, f0, f1, gphi.data_ptr<scalar_t>(),
+          gfilt.data_ptr<scalar_t>(), gv_in.data_ptr<scalar_t>(),
+          partial.data_ptr<scalar_t>() + b * edges * 3);
+    });
+  });
+  return {gphi, gfilt, gv_in, blocks == 1 ? partial[0] : partial.sum(0)};
+}
+
+struct EdgeMessage : torch::autograd::Function<EdgeMessage> {
+  static variable_list forward(AutogradContext* ctx, const Tensor& phi, const Tensor& p,
+                               const Tensor& filt, const Tensor& q, const Tensor& v,
+                               const Tensor& unit, const Tensor& center, const Tensor& neighbor,
+                               int64_t num_out) {
+    ctx->save_for_backward({phi, p, filt, q, v, unit, center, neighbor});
+    TORCH_CHECK(v.dim() == 3 && v.size(1) == 3, "hermnet fused op: v must be [rows, 3, F]");
+    TORCH_CHECK(unit.dim() == 2 && unit.size(1) == 3 && unit.size(0) == center.size(0),
+                "hermnet fused op: unit must be [edges, 3]");
+    for (const Tensor* rows : {&phi, &filt}) {
+      TORCH_CHECK(rows->dim() == 2 && rows->size(1) == 3 * v.size(2) &&
+                      rows->scalar_type() == v.scalar_type(),
+                  "hermnet fused op: phi and filt must be rows of 3F = ", 3 * v.size(2), " ",
+                  v.scalar_type());
+    }
+    if (!use_kernels(v))
+      return edge_message_chain(phi, p, filt, q, v, unit, center, neighbor, num_out);
+    return edge_message_kernel(phi.contiguous(), p, filt.contiguous(), q, v.contiguous(),
+                               unit.contiguous(), center, neighbor, num_out);
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto s = ctx->get_saved_variables();
+    const Tensor gv = grads[0].contiguous(), gs = grads[1].contiguous();
+    variable_list g =
+        torch::GradMode::is_enabled() || !use_kernels(gv)
+            ? edge_message_grad_chain(gv, gs, s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7])
+            : edge_message_grad_kernel(gv, gs, s[0].contiguous(), s[1], s[2].contiguous(), s[3],
+                                       s[4].contiguous(), s[5].contiguous(), s[6], s[7]);
+    // Inputs: phi, p, filt, q, v, unit, center, neighbor, num_out.
+    return {g[0], Tensor(), g[1], Tensor(), g[2], g[3], Tensor(), Tensor(), Tensor()};
+  }
+};
+
 // ---- gather_scale_add: out[dst] += x[src] * w, summed over edges ------------------------
 
 Tensor gather_scale_add_chain(const Tensor& x, const Tensor& w, const Tensor& src,
@@ -224,6 +326,15 @@ Tensor vector_message(const Tensor& v, const Tensor& a_v, const Tensor& a_r, con
   return VectorMessage::apply(v, a_v, a_r, unit, center, neighbor, num_out);
 }
 
+std::tuple<Tensor, Tensor> edge_message(const Tensor& phi, const Tensor& phi_index,
+                                        const Tensor& filt, const Tensor& filt_index,
+                                        const Tensor& v, const Tensor& unit, const Tensor& center,
+                                        const Tensor& neighbor, int64_t num_out) {
+  const auto out =
+      EdgeMessage::apply(phi, phi_index, filt, filt_index, v, unit, center, neighbor, num_out);
+  return {out[0], out[1]};
+}
+
 Tensor gather_scale_add(const Tensor& x, const Tensor& w, const Tensor& src, const Tensor& dst,
                         int64_t num_out) {
   return GatherScaleAdd::apply(x, w, src, dst, num_out);
@@ -238,6 +349,10 @@ TORCH_LIBRARY(hermnet, m) {
       "vector_message(Tensor v, Tensor a_v, Tensor a_r, Tensor unit, Tensor center, "
       "Tensor neighbor, int num_out) -> Tensor",
       &vector_message);
+  m.def(
+      "edge_message(Tensor phi, Tensor phi_index, Tensor filt, Tensor filt_index, Tensor v, "
+      "Tensor unit, Tensor center, Tensor neighbor, int num_out) -> (Tensor, Tensor)",
+      &edge_message);
   m.def("gather_scale_add(Tensor x, Tensor w, Tensor src, Tensor dst, int num_out) -> Tensor",
         &gather_scale_add);
 }

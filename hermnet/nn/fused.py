@@ -1,8 +1,8 @@
 """HermConv with the C++ fused edge operators, for exported (TorchScript) models.
 
-`hermnet::vector_message` and `hermnet::gather_scale_add` (cpp/src/fused_ops.cpp) compute
-exactly what HermConv.vector_message and HermConv.gather_scale_add compute with torch
-operators, but in one pass over the edges: the unfused chain writes and re-reads several
+`hermnet::edge_message`, `hermnet::vector_message` and `hermnet::gather_scale_add`
+(cpp/src/fused_ops.cpp) compute what HermConv's methods of the same names compute with
+torch operators, but in one pass over the edges: the unfused chain writes and re-reads several
 [edges, 3, F] tensors, which is where a CPU step spends most of its time. The operators
 have their own backward (one pass as well) and fall back to the operator chain for
 create_graph backward passes and on GPUs, so derivatives of every order stay exact.
@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from hermnet.nn.hermconv import EdgeGeometry, HermConv
+from hermnet.nn.relations import RelationIndex
 
 
 def load_fused_ops() -> None:
@@ -33,6 +34,28 @@ def load_fused_ops() -> None:
 
 
 class FusedHermConv(HermConv):
+    def edge_message(
+        self,
+        phi: torch.Tensor,
+        filt: torch.Tensor,
+        v: torch.Tensor,
+        geo: EdgeGeometry,
+        idx: RelationIndex,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.per_edge > 1:  # several instances per edge (triad): sum them first
+            return self.edge_message_chain(phi, filt, v, geo, idx)
+        return torch.ops.hermnet.edge_message(
+            phi,
+            idx.inst_slot,
+            filt,
+            idx.inst_flat,
+            v,
+            geo.unit,
+            geo.center,
+            geo.neighbor,
+            v.shape[0],
+        )
+
     def vector_message(
         self, v: torch.Tensor, a_v: torch.Tensor, a_r: torch.Tensor, geo: EdgeGeometry
     ) -> torch.Tensor:

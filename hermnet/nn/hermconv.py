@@ -81,25 +81,48 @@ class HermConv(nn.Module):
         """Message hop: (s, v) -> (s', v'). Row i reads only i's edges and their neighbors'
         rows, so an engine may refresh ghost rows between this hop and `update`."""
         f = self.features
-        num_edges = geo.center.shape[0]
-        # phi_j * f_c W(e(r)) for every (edge, relation) instance.
+        # phi_j for every slot, and f_c W(e(r)) for every (edge, relation) instance as rows
+        # of the padded [relations * capacity, 3F] block (instance k at idx.inst_flat[k]).
         phi = self.ms2(self.drop(self.act(self.ms1(self._slots(s, idx)))))
         phi = from_padded(phi, idx.slot_flat)
         # f_c (e W + b) = [f_c e, f_c] [W; b]: the cutoff rides in the basis, saving a
         # full pass over the (instances, 3F) filter.
         radial = to_padded(geo.inst_basis, idx.inst_flat, self.num_relations, idx.inst_capacity)
         mv = torch.cat([self.mv.weight, self.mv.bias.unsqueeze(1)], dim=1)
-        filt = from_padded(torch.bmm(radial, mv), idx.inst_flat)
-        msg = phi.index_select(0, idx.inst_slot) * filt
-        if self.per_edge > 1:
-            msg = msg.view(num_edges, self.per_edge, 3 * f).sum(1)
-        a_v, a_s, a_r = torch.split(msg, f, dim=-1)
-        v1 = v + self.coefficient * self.vector_message(v, a_v, a_r, geo)
-        s1 = s + self.coefficient * torch.zeros_like(s).index_add(0, geo.center, a_s)
-        return s1, v1
+        filt = torch.bmm(radial, mv).view(-1, 3 * f)
+        dv, ds = self.edge_message(phi, filt, v, geo, idx)
+        return s + self.coefficient * ds, v + self.coefficient * dv
 
-    # The two edge aggregations below are the model's memory-bound core; FusedHermConv
+    # The edge aggregations below are the model's memory-bound core; FusedHermConv
     # (hermnet.nn.fused) replaces them with single-pass C++ operators in exported models.
+
+    def edge_message(
+        self,
+        phi: torch.Tensor,
+        filt: torch.Tensor,
+        v: torch.Tensor,
+        geo: EdgeGeometry,
+        idx: RelationIndex,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Sums over i's edges of the messages phi_j * f_c W(r_ij) -> (dv [N, 3, F], ds [N, F])."""
+        return self.edge_message_chain(phi, filt, v, geo, idx)
+
+    def edge_message_chain(
+        self,
+        phi: torch.Tensor,
+        filt: torch.Tensor,
+        v: torch.Tensor,
+        geo: EdgeGeometry,
+        idx: RelationIndex,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        # (A separate name because TorchScript cannot call super() from FusedHermConv.)
+        f = self.features
+        msg = phi.index_select(0, idx.inst_slot) * filt.index_select(0, idx.inst_flat)
+        if self.per_edge > 1:
+            msg = msg.view(geo.center.shape[0], self.per_edge, 3 * f).sum(1)
+        a_v, a_s, a_r = torch.split(msg, f, dim=-1)
+        ds = v.new_zeros(v.shape[0], f).index_add(0, geo.center, a_s)
+        return self.vector_message(v, a_v, a_r, geo), ds
 
     def vector_message(
         self, v: torch.Tensor, a_v: torch.Tensor, a_r: torch.Tensor, geo: EdgeGeometry

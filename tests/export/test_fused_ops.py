@@ -1,6 +1,6 @@
 """The C++ fused edge operators against the torch operator chains they replace.
 
-hermnet::vector_message and hermnet::gather_scale_add (cpp/src/fused_ops.cpp) must give
+hermnet::edge_message, vector_message and gather_scale_add (cpp/src/fused_ops.cpp) must give
 the chains' values and first derivatives (their own single-pass backward), exact second
 derivatives (the chain backward under create_graph), and whole exported models must agree
 with and without them. float64 agrees to rounding (only the order of sums differs);
@@ -28,6 +28,25 @@ TOLERANCE = {torch.float64: 1e-12, torch.float32: 1e-5}
 def vector_message_chain(v, a_v, a_r, unit, center, neighbor, rows):
     dv = v.index_select(0, neighbor) * a_v.unsqueeze(1) + a_r.unsqueeze(1) * unit.unsqueeze(-1)
     return torch.zeros(rows, 3, v.shape[2], dtype=v.dtype).index_add(0, center, dv)
+
+
+def edge_message_chain(phi, p, filt, q, v, unit, center, neighbor, rows):
+    a_v, a_s, a_r = torch.split(phi[p] * filt[q], v.shape[2], dim=-1)
+    ds = torch.zeros(rows, v.shape[2], dtype=v.dtype).index_add(0, center, a_s)
+    return vector_message_chain(v, a_v, a_r, unit, center, neighbor, rows), ds
+
+
+def edge_message_inputs(dtype, seed=2):
+    """message_inputs plus phi rows read by several edges and padded filter rows (more rows
+    than edges, each edge reading its own)."""
+    v, a, unit, center, neighbor = message_inputs(dtype, seed=seed)
+    gen = torch.Generator().manual_seed(seed + 1)
+    edges, width = a.shape
+    phi = torch.randn(13, width, dtype=dtype, generator=gen).requires_grad_()
+    filt = torch.randn(edges + 7, width, dtype=dtype, generator=gen).requires_grad_()
+    p = torch.randint(0, 13, (edges,), generator=gen)
+    q = torch.randperm(edges + 7, generator=gen)[:edges]
+    return phi, p, filt, q, v, unit, center, neighbor
 
 
 def gather_scale_add_chain(x, w, src, dst, rows):
@@ -85,6 +104,31 @@ def test_vector_message_matches_chain(dtype, threads, reference, monkeypatch):
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 @pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("reference", [False, True])
+def test_edge_message_matches_chain(dtype, threads, reference, monkeypatch):
+    if reference:
+        monkeypatch.setenv("HERMNET_FUSED_REFERENCE", "1")
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        inputs = edge_message_inputs(dtype)
+        rows = inputs[4].shape[0] + 1
+        got = torch.ops.hermnet.edge_message(*inputs, rows)
+        want = edge_message_chain(*inputs, rows)
+        differentiated = tuple(inputs[k] for k in (0, 2, 4, 5))  # phi, filt, v, unit
+        cotangents = [torch.randn_like(w) for w in want]
+        got_grads = torch.autograd.grad(got, differentiated, cotangents)
+        want_grads = torch.autograd.grad(want, differentiated, cotangents)
+    finally:
+        torch.set_num_threads(before)
+    assert_close(got[0], want[0], dtype, "dv")
+    assert_close(got[1], want[1], dtype, "ds")
+    for name, g, w in zip(("phi", "filt", "v", "unit"), got_grads, want_grads, strict=True):
+        assert_close(g, w, dtype, f"d/d{name}")
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("threads", [1, 2])
 def test_gather_scale_add_matches_chain(dtype, threads):
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
@@ -123,6 +167,15 @@ def test_derivatives_of_every_order_are_exact():
 
     assert torch.autograd.gradcheck(gather, (x, w))
     assert torch.autograd.gradgradcheck(gather, (x, w))
+    phi, p, filt, q, v, unit, center, neighbor = edge_message_inputs(torch.float64)
+    phi, filt = phi[:, :15].detach().requires_grad_(), filt[:, :15].detach().requires_grad_()
+    v = v[:, :, :5].detach().requires_grad_()
+
+    def edge(phi, filt, v, unit):
+        return torch.ops.hermnet.edge_message(phi, p, filt, q, v, unit, center, neighbor, 9)
+
+    assert torch.autograd.gradcheck(edge, (phi, filt, v, unit))
+    assert torch.autograd.gradgradcheck(edge, (phi, filt, v, unit))
 
 
 def test_no_edges_gives_zero_rows():
