@@ -52,4 +52,8 @@ def export_untrained(
     export_potential(
         potential, config, path, frame, dtype=dtype, training_data="untrained", fused=fused
     )
-    return {**config.to_dict(), "num_parameters": sum(p.numel() for p in potential.parameters())}
+    return {
+        **config.to_dict(),
+        "num_parameters": sum(p.numel() for p in potential.parameters()),
+        "fused_edges": fused,
+    }

@@ -152,6 +152,7 @@ def main() -> None:
     parser.add_argument("--chunk-edges", type=int, default=0, help="chunked evaluation")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--repeat", type=int, default=10, help="cubic cells per edge (10)")
+    parser.add_argument("--tag", default="", help="suffix of the results file")
     args = parser.parse_args()
     os.environ["OMP_NUM_THREADS"] = "1"
 
@@ -227,6 +228,7 @@ def main() -> None:
     name = "lammps_vs_core" + (f"_{args.only}" if args.only else "")
     name += f"_chunk{args.chunk_edges}" if args.chunk_edges else ""
     name += "_cuda" if args.device == "cuda" else ""
+    name += f"_{args.tag}" if args.tag else ""
     out = RESULTS / f"{name}.json"
     write_json(out, results)
     print(f"wrote {out}")

@@ -43,25 +43,35 @@ def sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def matmul_rate(device: str, dtype: torch.dtype, features: int) -> dict:
-    """Best GFLOP/s over a few shapes (median of repeated products per shape)."""
+def mm_gflops(device: str, dtype: torch.dtype, m: int, k: int, n: int) -> float:
+    """GFLOP/s of torch.mm on [m, k] x [k, n] (median of 5 after a warm-up)."""
+    a = torch.randn(m, k, device=device, dtype=dtype)
+    b = torch.randn(k, n, device=device, dtype=dtype)
+    torch.mm(a, b)
+    times = []
+    for _ in range(5):
+        sync(device)
+        start = time.perf_counter()
+        torch.mm(a, b)
+        sync(device)
+        times.append(time.perf_counter() - start)
+    return 2 * m * k * n / float(np.median(times)) / 1e9
+
+
+def matmul_rate(device: str, dtype: torch.dtype, features: int, radial: int) -> dict:
+    """Best GFLOP/s over a few shapes, and the rate of the model's own filter product
+    (edges x (radial + 1) x 3F: most of its FLOPs, with a short inner dimension)."""
     shapes = [(2048, 2048, 2048), (8192, features, 3 * features), (8192, 2 * features, features)]
     if device.startswith("cuda"):
         shapes += [(16384, 16384, 16384), (262144, features, 3 * features)]
-    rates = {}
-    for m, k, n in shapes:
-        a = torch.randn(m, k, device=device, dtype=dtype)
-        b = torch.randn(k, n, device=device, dtype=dtype)
-        torch.mm(a, b)
-        times = []
-        for _ in range(5):
-            sync(device)
-            start = time.perf_counter()
-            torch.mm(a, b)
-            sync(device)
-            times.append(time.perf_counter() - start)
-        rates[f"{m}x{k}x{n}"] = 2 * m * k * n / float(np.median(times)) / 1e9
-    return {"gflops_by_shape": rates, "best_gflops": max(rates.values())}
+    rates = {f"{m}x{k}x{n}": mm_gflops(device, dtype, m, k, n) for m, k, n in shapes}
+    filter_shape = (65536, radial + 1, 3 * features)
+    return {
+        "gflops_by_shape": rates,
+        "best_gflops": max(rates.values()),
+        "filter_product_shape": "x".join(map(str, filter_shape)),
+        "filter_product_gflops": mm_gflops(device, dtype, *filter_shape),
+    }
 
 
 class MatmulFlops(TorchDispatchMode):
@@ -119,6 +129,7 @@ def main() -> None:
     parser.add_argument("--chunk-edges", type=int, default=20000)
     parser.add_argument("--calls", type=int, default=2)
     parser.add_argument("--tag", default="")
+    parser.add_argument("--unfused", action="store_true", help="export without fused operators")
     opts = parser.parse_args()
     torch.set_num_threads(opts.threads)
 
@@ -129,11 +140,13 @@ def main() -> None:
     torch.manual_seed(0)
     potential = build_model(config).eval()
     flops = model_flops(potential, atoms)
-    rate = matmul_rate(opts.device, torch.float32, DEFAULT_MODEL["features"])
+    rate = matmul_rate(
+        opts.device, torch.float32, DEFAULT_MODEL["features"], DEFAULT_MODEL["radial_basis"]
+    )
     achieved = {}
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "m.pt"
-        export_untrained(path, "vertex", **DEFAULT_MODEL)
+        export_untrained(path, "vertex", fused=not opts.unfused, **DEFAULT_MODEL)
         for mode, chunk in (("whole", 0), ("chunked", opts.chunk_edges)):
             seconds = core_time(path, atoms, chunk, opts.device, opts.calls)
             gflops = flops["matmul_flops"] / seconds / 1e9
@@ -156,6 +169,7 @@ def main() -> None:
         "threads": opts.threads,
         "atoms": len(atoms),
         "model": {**DEFAULT_MODEL, "variant": "vertex", "dtype": "float32"},
+        "fused_edges": not opts.unfused,
         "matmul": rate,
         "model_flops_per_step": flops,
         "matmul_flops_per_atom_step": flops["matmul_flops"] / len(atoms),
