@@ -28,6 +28,7 @@ from bench.core_scaling import DEFAULT_MODEL  # noqa: E402
 from bench.results_io import write_json  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
+FUSED_NODES = ("FilterMessage", "EdgeMessage", "VectorMessage", "GatherScaleAdd")
 MATMUL = {"aten::mm", "aten::bmm", "aten::baddbmm", "aten::addmm", "aten::matmul"}
 INDEX = {
     "aten::index_select",
@@ -44,7 +45,7 @@ INDEX = {
 
 
 def kind(name: str) -> str:
-    if name.startswith("hermnet::") or "VectorMessage" in name or "GatherScaleAdd" in name:
+    if name.startswith("hermnet::") or any(op in name for op in FUSED_NODES):
         return "fused edge operators"
     if name in MATMUL:
         return "matrix products"

@@ -499,7 +499,8 @@ void PairHermNet::log_setup() {
       s.path, m.hermnet_version, m.torch_version, m.variant, m.num_parameters, m.training_data,
       join(m.elements), table,
       m.dtype + (m.tf32 ? " (TF32 matrix products on GPUs)" : "") +
-          (m.fused_edges ? ", fused edge operators" : ""),
+          (m.fused_edges ? ", fused edge operators" : "") +
+          (s.model->device() == "cpu" ? ", host heap: " + hermnet::keep_host_heap() : ""),
       s.model->device(), m.cutoff, m.num_message_hops, m.receptive_field, ghosts,
       s.chunk_edges > 0
           ? fmt::format("\nHermNet: chunked evaluation, at most {} edges per chunk", s.chunk_edges)

@@ -9,16 +9,62 @@
 // `omp simd` (compiled with -fopenmp-simd: no OpenMP runtime) lets the compiler vectorise
 // those sums, which strict IEEE ordering otherwise forbids; the order is still fixed for a
 // given build and thread count, so results are reproducible.
+//
+// Each kernel is compiled three times (AVX-512, AVX2 + FMA, and the x86-64 baseline) and the
+// loader picks the widest the CPU runs (GCC function multi-versioning). The build itself
+// stays portable, so a library built on a cluster's login node still runs on older compute
+// nodes, while the loops get the vector width of the machine they run on.
 #pragma once
 
 #include <cstdint>
+#include <cstring>
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(HERMNET_NO_TARGET_CLONES)
+#define HERMNET_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define HERMNET_CLONES
+#endif
 
 namespace hermnet::kernels {
+
+// 64-byte vectors (GCC vector extensions): 16 floats or 8 doubles, one AVX-512 register,
+// split into narrower ones by the AVX2 and baseline builds. The filter loops below keep
+// several of them as independent sums in registers; written as plain loops, the compiler
+// kept the sums in memory and each step waited on the previous one.
+template <typename T>
+struct Lanes {
+  typedef T Vec __attribute__((vector_size(64)));
+  static constexpr int64_t count = 64 / sizeof(T);
+  static Vec load(const T* p) {
+    Vec x;
+    std::memcpy(&x, p, sizeof x);
+    return x;
+  }
+  static void store(T* p, const Vec& x) { std::memcpy(p, &x, sizeof x); }
+};
+
+// fl[c F + f .. + NT lanes) = sum_k b[k] w[k, c F + f ..] for the three chunks c: NT tiles of
+// lanes at once, 3 NT independent sums.
+template <typename T, int NT>
+inline __attribute__((always_inline)) void filter_tiles(const T* b, int64_t K, const T* w,
+                                                        int64_t F, int64_t f, T* fl) {
+  using L = Lanes<T>;
+  typename L::Vec acc[3 * NT] = {};
+  for (int64_t k = 0; k < K; ++k) {
+    const T bk = b[k];
+    const T* wk = w + k * 3 * F + f;
+    for (int c = 0; c < 3; ++c)
+      for (int t = 0; t < NT; ++t) acc[c * NT + t] += bk * L::load(wk + c * F + t * L::count);
+  }
+  for (int c = 0; c < 3; ++c)
+    for (int t = 0; t < NT; ++t) L::store(fl + c * F + f + t * L::count, acc[c * NT + t]);
+}
 
 // out[c[e], d, f] += v[n[e], d, f] * av[e, f] + unit[e, d] * ar[e, f]
 // v, out: [*, 3, F] contiguous; av, ar: rows of F with row strides av_rs, ar_rs.
 template <typename T>
-void vector_message_forward(const T* v, const T* av, int64_t av_rs, const T* ar, int64_t ar_rs,
+HERMNET_CLONES void vector_message_forward(const T* v, const T* av, int64_t av_rs, const T* ar, int64_t ar_rs,
                             const T* unit, const int64_t* center, const int64_t* neighbor,
                             int64_t edges, int64_t F, int64_t f0, int64_t f1, T* out) {
   for (int64_t e = 0; e < edges; ++e) {
@@ -41,7 +87,7 @@ void vector_message_forward(const T* v, const T* av, int64_t av_rs, const T* ar,
 //   gar[e] = sum_d g[c[e], d] unit[e, d];  partial[e, d] = sum_{f in block} g[c[e], d, f] ar[e, f]
 // gav, gar: [E, F] contiguous; partial: [E, 3] of this block.
 template <typename T>
-void vector_message_backward(const T* g, const T* v, const T* av, int64_t av_rs, const T* ar,
+HERMNET_CLONES void vector_message_backward(const T* g, const T* v, const T* av, int64_t av_rs, const T* ar,
                              int64_t ar_rs, const T* unit, const int64_t* center,
                              const int64_t* neighbor, int64_t edges, int64_t F, int64_t f0,
                              int64_t f1, T* gv, T* gav, T* gar, T* partial) {
@@ -82,7 +128,7 @@ void vector_message_backward(const T* g, const T* v, const T* av, int64_t av_rs,
 //   m = phi[p[e]] * filt[q[e]] = [a_v | a_s | a_r]            (rows of 3F)
 //   out_v[c[e], d] += v[n[e], d] * a_v + unit[e, d] * a_r;    out_s[c[e]] += a_s
 template <typename T>
-void edge_message_forward(const T* phi, const int64_t* p, const T* filt, const int64_t* q,
+HERMNET_CLONES void edge_message_forward(const T* phi, const int64_t* p, const T* filt, const int64_t* q,
                           const T* v, const T* unit, const int64_t* center, const int64_t* neighbor,
                           int64_t edges, int64_t F, int64_t f0, int64_t f1, T* out_v, T* out_s) {
   for (int64_t e = 0; e < edges; ++e) {
@@ -108,7 +154,7 @@ void edge_message_forward(const T* phi, const int64_t* p, const T* filt, const i
 //   gphi[p[e]] += gm * filt[q[e]];  gfilt[q[e]] += gm * phi[p[e]];  gv_in[n[e], d] += gv[c, d] a_v
 //   partial[e, d] = sum_{f in block} gv[c, d, f] a_r[f]
 template <typename T>
-void edge_message_backward(const T* gv, const T* gs, const T* phi, const int64_t* p, const T* filt,
+HERMNET_CLONES void edge_message_backward(const T* gv, const T* gs, const T* phi, const int64_t* p, const T* filt,
                            const int64_t* q, const T* v, const T* unit, const int64_t* center,
                            const int64_t* neighbor, int64_t edges, int64_t F, int64_t f0,
                            int64_t f1, T* gphi, T* gfilt, T* gv_in, T* partial) {
@@ -149,9 +195,153 @@ void edge_message_backward(const T* gv, const T* gs, const T* phi, const int64_t
   }
 }
 
+// The message hop with the radial filter computed inside the loop, for relations with one
+// instance per edge. The filter of edge e is the product of its basis row b[e] (K values:
+// f_c e_n(r) and f_c) with its relation's weights W[rel[e]] ([K, 3F]):
+//   fl = b[e] W[rel[e]];  m = phi[p[e]] * fl = [a_v | a_s | a_r]
+//   out_v[c[e], d] += v[n[e], d] * a_v + unit[e, d] * a_r;    out_s[c[e]] += a_s
+// fl is built in `filt_out` row e when the backward pass needs it, else in `scratch` (3F
+// values); either way it is one cache-resident row, and a relation's weights (K * 3F values,
+// 47 kB at F = 128 in float32) stay in the L1/L2 cache.
+template <typename T>
+HERMNET_CLONES void filter_message_forward(const T* phi, const int64_t* p, const T* basis,
+                                           int64_t K, const int64_t* rel, const T* W, const T* v,
+                                           const T* unit, const int64_t* center,
+                                           const int64_t* neighbor, int64_t edges, int64_t F,
+                                           int64_t f0, int64_t f1, T* out_v, T* out_s,
+                                           T* filt_out, T* scratch) {
+  constexpr int64_t lanes = Lanes<T>::count;
+  for (int64_t e = 0; e < edges; ++e) {
+    const T* ph = phi + p[e] * 3 * F;
+    const T* b = basis + e * K;
+    const T* w = W + rel[e] * K * 3 * F;
+    const T* vn = v + neighbor[e] * 3 * F;
+    T* ov = out_v + center[e] * 3 * F;
+    T* os = out_s + center[e] * F;
+    T* fl = filt_out == nullptr ? scratch : filt_out + e * 3 * F;
+    const T u0 = unit[e * 3], u1 = unit[e * 3 + 1], u2 = unit[e * 3 + 2];
+    int64_t f = f0;
+    for (; f + 2 * lanes <= f1; f += 2 * lanes) filter_tiles<T, 2>(b, K, w, F, f, fl);
+    for (; f + lanes <= f1; f += lanes) filter_tiles<T, 1>(b, K, w, F, f, fl);
+    for (; f < f1; ++f) {  // the block's last few features
+      T w0 = 0, w1 = 0, w2 = 0;
+      for (int64_t k = 0; k < K; ++k) {
+        w0 += b[k] * w[k * 3 * F + f];
+        w1 += b[k] * w[k * 3 * F + F + f];
+        w2 += b[k] * w[k * 3 * F + 2 * F + f];
+      }
+      fl[f] = w0;
+      fl[F + f] = w1;
+      fl[2 * F + f] = w2;
+    }
+#pragma omp simd
+    for (int64_t f = f0; f < f1; ++f) {
+      const T av = ph[f] * fl[f], as = ph[F + f] * fl[F + f], ar = ph[2 * F + f] * fl[2 * F + f];
+      ov[f] += vn[f] * av + u0 * ar;
+      ov[F + f] += vn[F + f] * av + u1 * ar;
+      ov[2 * F + f] += vn[2 * F + f] * av + u2 * ar;
+      os[f] += as;
+    }
+  }
+}
+
+// Its reverse for the output gradients gv [*, 3, F] and gs [*, F], with the forward's
+// filters `filt` [E, 3F]:
+//   gm = [sum_d gv[c, d] v[n, d] | gs[c] | sum_d gv[c, d] unit[e, d]];  gfl = gm * phi[p[e]]
+//   gphi[p[e]] += gm * fl;  gv_in[n[e], d] += gv[c, d] a_v
+//   gbasis[e, k] = sum_{f in block} gfl[f] W[rel[e], k, f]            (this block's share)
+//     (from Wt = W transposed to [R, 3F, Kp], zero-padded to Kp = whole 64-byte vectors)
+//   gW[rel[e], k, f] += b[e, k] gfl[f]                            (when gW is not null)
+//   partial[e, d] = sum_{f in block} gv[c, d, f] a_r[f]
+// gfl lives in `scratch` (3 (f1 - f0) values) between the two passes over the block.
+template <typename T>
+HERMNET_CLONES void filter_message_backward(const T* gv, const T* gs, const T* phi,
+                                            const int64_t* p, const T* basis, int64_t K,
+                                            const int64_t* rel, const T* Wt, int64_t Kp,
+                                            const T* filt, const T* v, const T* unit,
+                                            const int64_t* center, const int64_t* neighbor,
+                                            int64_t edges, int64_t F, int64_t f0, int64_t f1,
+                                            T* gphi, T* gbasis, T* gW, T* gv_in, T* partial,
+                                            T* scratch) {
+  using L = Lanes<T>;
+  const int64_t width = f1 - f0;
+  T* s0b = scratch;  // gfl of a_v, a_s, a_r at f: s0b[f - f0], ...
+  T* s1b = s0b + width;
+  T* s2b = s1b + width;
+  for (int64_t e = 0; e < edges; ++e) {
+    const T* ph = phi + p[e] * 3 * F;
+    const T* fl = filt + e * 3 * F;
+    T* gph = gphi + p[e] * 3 * F;
+    const T* vn = v + neighbor[e] * 3 * F;
+    T* gvn = gv_in + neighbor[e] * 3 * F;
+    const T* g = gv + center[e] * 3 * F;
+    const T* gsc = gs + center[e] * F;
+    const T u0 = unit[e * 3], u1 = unit[e * 3 + 1], u2 = unit[e * 3 + 2];
+    T s0 = 0, s1 = 0, s2 = 0;
+#pragma omp simd reduction(+ : s0, s1, s2)
+    for (int64_t f = f0; f < f1; ++f) {
+      const T g0 = g[f], g1 = g[F + f], g2 = g[2 * F + f];
+      const T gav = g0 * vn[f] + g1 * vn[F + f] + g2 * vn[2 * F + f];
+      const T gar = g0 * u0 + g1 * u1 + g2 * u2;
+      const T gas = gsc[f];
+      const T av = ph[f] * fl[f], ar = ph[2 * F + f] * fl[2 * F + f];
+      gph[f] += gav * fl[f];
+      gph[F + f] += gas * fl[F + f];
+      gph[2 * F + f] += gar * fl[2 * F + f];
+      s0b[f - f0] = gav * ph[f];
+      s1b[f - f0] = gas * ph[F + f];
+      s2b[f - f0] = gar * ph[2 * F + f];
+      gvn[f] += g0 * av;
+      gvn[F + f] += g1 * av;
+      gvn[2 * F + f] += g2 * av;
+      s0 += g0 * ar;
+      s1 += g1 * ar;
+      s2 += g2 * ar;
+    }
+    partial[e * 3] = s0;
+    partial[e * 3 + 1] = s1;
+    partial[e * 3 + 2] = s2;
+    // gbasis = gfl W^T, with W^T stored as Wt [3F, Kp] so the k axis is the vector axis;
+    // four independent sums per vector of k.
+    const T* wt = Wt + rel[e] * 3 * F * Kp;
+    for (int64_t kb = 0; kb < Kp; kb += L::count) {
+      typename L::Vec a0 = {}, a1 = {}, a2 = {}, a3 = {};
+      for (int64_t c = 0; c < 3; ++c) {
+        const T* gc = scratch + c * width;
+        const T* wc = wt + (c * F + f0) * Kp + kb;
+        int64_t j = 0;
+        for (; j + 4 <= width; j += 4) {
+          a0 += gc[j] * L::load(wc + j * Kp);
+          a1 += gc[j + 1] * L::load(wc + (j + 1) * Kp);
+          a2 += gc[j + 2] * L::load(wc + (j + 2) * Kp);
+          a3 += gc[j + 3] * L::load(wc + (j + 3) * Kp);
+        }
+        for (; j < width; ++j) a0 += gc[j] * L::load(wc + j * Kp);
+      }
+      T sum[L::count];
+      L::store(sum, (a0 + a1) + (a2 + a3));
+      for (int64_t t = 0; t < L::count && kb + t < K; ++t) gbasis[e * K + kb + t] = sum[t];
+    }
+    if (gW != nullptr) {
+      const T* b = basis + e * K;
+      T* gw = gW + rel[e] * K * 3 * F;
+      for (int64_t k = 0; k < K; ++k) {
+        const T bk = b[k];
+        T* gwk = gw + k * 3 * F;
+#pragma omp simd
+        for (int64_t f = f0; f < f1; ++f) {
+          gwk[f] += bk * s0b[f - f0];
+          gwk[F + f] += bk * s1b[f - f0];
+          gwk[2 * F + f] += bk * s2b[f - f0];
+        }
+      }
+    }
+  }
+}
+
 // out[dst[e], k] += x[src[e], k] * w[e]   (x, out: rows of D, contiguous)
 template <typename T>
-void gather_scale_add_forward(const T* x, const T* w, const int64_t* src, const int64_t* dst,
+HERMNET_CLONES void gather_scale_add_forward(const T* x, const T* w, const int64_t* src, const int64_t* dst,
                               int64_t edges, int64_t D, int64_t k0, int64_t k1, T* out) {
   for (int64_t e = 0; e < edges; ++e) {
     const T* xs = x + src[e] * D;
@@ -165,7 +355,7 @@ void gather_scale_add_forward(const T* x, const T* w, const int64_t* src, const 
 // Its reverse: gx[src[e]] += g[dst[e]] * w[e];  partial[e] = sum_{k in block} g[dst[e], k]
 // x[src[e], k]
 template <typename T>
-void gather_scale_add_backward(const T* g, const T* x, const T* w, const int64_t* src,
+HERMNET_CLONES void gather_scale_add_backward(const T* g, const T* x, const T* w, const int64_t* src,
                                const int64_t* dst, int64_t edges, int64_t D, int64_t k0, int64_t k1,
                                T* gx, T* partial) {
   for (int64_t e = 0; e < edges; ++e) {

@@ -13,6 +13,7 @@
 #include <torch/script.h>
 
 #include <cstdlib>
+#include <vector>
 
 #include "edge_kernels.hpp"
 
@@ -251,6 +252,168 @@ struct EdgeMessage : torch::autograd::Function<EdgeMessage> {
   }
 };
 
+// ---- filter_message: edge_message with the radial filter computed in the loop ---------
+// The filter of an edge is its basis row times its relation's weights: basis [E, K],
+// rel [E], W [R, K, 3F]. In the operator chain it is one product per relation.
+
+Tensor radial_filter_chain(const Tensor& basis, const Tensor& rel, const Tensor& W) {
+  Tensor filt = basis.new_zeros({basis.size(0), W.size(2)});
+  for (int64_t r = 0; r < W.size(0); ++r) {
+    const Tensor sel = (rel == r).nonzero().squeeze(1);
+    if (sel.numel() > 0) filt = filt.index_copy(0, sel, basis.index_select(0, sel).mm(W[r]));
+  }
+  return filt;
+}
+
+variable_list radial_filter_grad_chain(const Tensor& gfilt, const Tensor& basis, const Tensor& rel,
+                                       const Tensor& W) {
+  Tensor gbasis = torch::zeros_like(basis);
+  std::vector<Tensor> gW;
+  for (int64_t r = 0; r < W.size(0); ++r) {
+    const Tensor sel = (rel == r).nonzero().squeeze(1);
+    const Tensor g = gfilt.index_select(0, sel);
+    gbasis = gbasis.index_copy(0, sel, g.mm(W[r].t()));
+    gW.push_back(basis.index_select(0, sel).t().mm(g));
+  }
+  return {gbasis, torch::stack(gW)};
+}
+
+variable_list filter_message_chain(const Tensor& phi, const Tensor& p, const Tensor& basis,
+                                   const Tensor& rel, const Tensor& W, const Tensor& v,
+                                   const Tensor& unit, const Tensor& center, const Tensor& neighbor,
+                                   int64_t num_out) {
+  const Tensor filt = radial_filter_chain(basis, rel, W);
+  const Tensor q = torch::arange(center.size(0), center.options());
+  return edge_message_chain(phi, p, filt, q, v, unit, center, neighbor, num_out);
+}
+
+variable_list filter_message_grad_chain(const Tensor& gv, const Tensor& gs, const Tensor& phi,
+                                        const Tensor& p, const Tensor& basis, const Tensor& rel,
+                                        const Tensor& W, const Tensor& v, const Tensor& unit,
+                                        const Tensor& center, const Tensor& neighbor) {
+  const Tensor filt = radial_filter_chain(basis, rel, W);
+  const Tensor q = torch::arange(center.size(0), center.options());
+  const auto g = edge_message_grad_chain(gv, gs, phi, p, filt, q, v, unit, center, neighbor);
+  const auto gr = radial_filter_grad_chain(g[1], basis, rel, W);
+  return {g[0], gr[0], gr[1], g[2], g[3]};
+}
+
+void check_filter_inputs(const Tensor& basis, const Tensor& rel, const Tensor& W, const Tensor& v,
+                         int64_t edges) {
+  TORCH_CHECK(basis.dim() == 2 && basis.size(0) == edges && basis.scalar_type() == v.scalar_type(),
+              "hermnet fused op: basis must be [", edges, ", K] ", v.scalar_type());
+  TORCH_CHECK(W.dim() == 3 && W.size(1) == basis.size(1) && W.size(2) == 3 * v.size(2) &&
+                  W.scalar_type() == v.scalar_type(),
+              "hermnet fused op: weight must be [relations, ", basis.size(1), ", ", 3 * v.size(2),
+              "] ", v.scalar_type());
+  check_edges(rel, edges, W.size(0), "relation");
+}
+
+// Returns {out_v, out_s, filt}; filt is empty unless keep_filter (a backward follows).
+variable_list filter_message_kernel(const Tensor& phi, const Tensor& p, const Tensor& basis,
+                                    const Tensor& rel, const Tensor& W, const Tensor& v,
+                                    const Tensor& unit, const Tensor& center,
+                                    const Tensor& neighbor, int64_t num_out, bool keep_filter) {
+  const int64_t edges = center.size(0), F = v.size(2), K = basis.size(1);
+  check_edges(p, edges, phi.size(0), "phi_index");
+  check_edges(center, edges, num_out, "center");
+  check_edges(neighbor, edges, v.size(0), "neighbor");
+  Tensor out_v = v.new_zeros({num_out, 3, F});
+  Tensor out_s = v.new_zeros({num_out, F});
+  Tensor filt = keep_filter ? v.new_empty({edges, 3 * F}) : Tensor();
+  AT_DISPATCH_FLOATING_TYPES(v.scalar_type(), "filter_message", [&] {
+    scalar_t* filt_out = keep_filter ? filt.data_ptr<scalar_t>() : nullptr;
+    over_blocks(F, block_count(F), [&](int64_t, int64_t f0, int64_t f1) {
+      std::vector<scalar_t> scratch(keep_filter ? 0 : 3 * F);
+      kernels::filter_message_forward<scalar_t>(
+          phi.data_ptr<scalar_t>(), p.data_ptr<int64_t>(), basis.data_ptr<scalar_t>(), K,
+          rel.data_ptr<int64_t>(), W.data_ptr<scalar_t>(), v.data_ptr<scalar_t>(),
+          unit.data_ptr<scalar_t>(), center.data_ptr<int64_t>(), neighbor.data_ptr<int64_t>(),
+          edges, F, f0, f1, out_v.data_ptr<scalar_t>(), out_s.data_ptr<scalar_t>(), filt_out,
+          scratch.data());
+    });
+  });
+  return {out_v, out_s, filt};
+}
+
+variable_list filter_message_grad_kernel(const Tensor& gv, const Tensor& gs, const Tensor& phi,
+                                         const Tensor& p, const Tensor& basis, const Tensor& rel,
+                                         const Tensor& W, const Tensor& filt, const Tensor& v,
+                                         const Tensor& unit, const Tensor& center,
+                                         const Tensor& neighbor, bool weight_grad) {
+  const int64_t edges = center.size(0), F = v.size(2), K = basis.size(1);
+  const int64_t blocks = block_count(F);
+  Tensor gphi = torch::zeros_like(phi), gv_in = torch::zeros_like(v);
+  Tensor gW = weight_grad ? torch::zeros_like(W) : Tensor();
+  Tensor gbasis = v.new_empty({blocks, edges, K});
+  const int64_t lanes = 64 / v.element_size();  // kernels::Lanes<scalar_t>::count
+  const int64_t Kp = (K + lanes - 1) / lanes * lanes;
+  const Tensor Wt = torch::constant_pad_nd(W.transpose(1, 2), {0, Kp - K}).contiguous();
+  Tensor partial = v.new_empty({blocks, edges, 3});
+  AT_DISPATCH_FLOATING_TYPES(v.scalar_type(), "filter_message_backward", [&] {
+    scalar_t* gw = weight_grad ? gW.data_ptr<scalar_t>() : nullptr;
+    over_blocks(F, blocks, [&](int64_t b, int64_t f0, int64_t f1) {
+      std::vector<scalar_t> scratch(3 * (f1 - f0));
+      kernels::filter_message_backward<scalar_t>(
+          gv.data_ptr<scalar_t>(), gs.data_ptr<scalar_t>(), phi.data_ptr<scalar_t>(),
+          p.data_ptr<int64_t>(), basis.data_ptr<scalar_t>(), K, rel.data_ptr<int64_t>(),
+          Wt.data_ptr<scalar_t>(), Kp, filt.data_ptr<scalar_t>(), v.data_ptr<scalar_t>(),
+          unit.data_ptr<scalar_t>(), center.data_ptr<int64_t>(), neighbor.data_ptr<int64_t>(),
+          edges, F, f0, f1, gphi.data_ptr<scalar_t>(), gbasis.data_ptr<scalar_t>() + b * edges * K,
+          gw, gv_in.data_ptr<scalar_t>(), partial.data_ptr<scalar_t>() + b * edges * 3,
+          scratch.data());
+    });
+  });
+  return {gphi, blocks == 1 ? gbasis[0] : gbasis.sum(0), gW, gv_in,
+          blocks == 1 ? partial[0] : partial.sum(0)};
+}
+
+struct FilterMessage : torch::autograd::Function<FilterMessage> {
+  static variable_list forward(AutogradContext* ctx, const Tensor& phi, const Tensor& p,
+                               const Tensor& basis, const Tensor& rel, const Tensor& W,
+                               const Tensor& v, const Tensor& unit, const Tensor& center,
+                               const Tensor& neighbor, int64_t num_out) {
+    TORCH_CHECK(v.dim() == 3 && v.size(1) == 3, "hermnet fused op: v must be [rows, 3, F]");
+    TORCH_CHECK(unit.dim() == 2 && unit.size(1) == 3 && unit.size(0) == center.size(0),
+                "hermnet fused op: unit must be [edges, 3]");
+    TORCH_CHECK(phi.dim() == 2 && phi.size(1) == 3 * v.size(2) &&
+                    phi.scalar_type() == v.scalar_type(),
+                "hermnet fused op: phi must be rows of 3F = ", 3 * v.size(2), " ", v.scalar_type());
+    check_filter_inputs(basis, rel, W, v, center.size(0));
+    const bool backward_follows = phi.requires_grad() || basis.requires_grad() ||
+                                  W.requires_grad() || v.requires_grad() || unit.requires_grad();
+    Tensor filt;
+    variable_list out;
+    if (use_kernels(v)) {
+      out = filter_message_kernel(phi.contiguous(), p, basis.contiguous(), rel, W.contiguous(),
+                                  v.contiguous(), unit.contiguous(), center, neighbor, num_out,
+                                  backward_follows);
+      filt = out[2];
+    } else {
+      out = filter_message_chain(phi, p, basis, rel, W, v, unit, center, neighbor, num_out);
+    }
+    ctx->save_for_backward({phi, p, basis, rel, W, v, unit, center, neighbor, filt});
+    return {out[0], out[1]};
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto s = ctx->get_saved_variables();
+    const Tensor gv = grads[0].contiguous(), gs = grads[1].contiguous();
+    // The chain for a differentiable backward, on other devices, and when the forward kept no
+    // filter (it ran the chain itself).
+    const bool chain = torch::GradMode::is_enabled() || !use_kernels(gv) || !s[9].defined();
+    variable_list g =
+        chain ? filter_message_grad_chain(gv, gs, s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7],
+                                          s[8])
+              : filter_message_grad_kernel(gv, gs, s[0].contiguous(), s[1], s[2].contiguous(),
+                                           s[3], s[4].contiguous(), s[9], s[5].contiguous(),
+                                           s[6].contiguous(), s[7], s[8],
+                                           ctx->needs_input_grad(4));
+    // Inputs: phi, p, basis, rel, W, v, unit, center, neighbor, num_out.
+    return {g[0], Tensor(), g[1], Tensor(), g[2], g[3], g[4], Tensor(), Tensor(), Tensor()};
+  }
+};
+
 // ---- gather_scale_add: out[dst] += x[src] * w, summed over edges ------------------------
 
 Tensor gather_scale_add_chain(const Tensor& x, const Tensor& w, const Tensor& src,
@@ -335,6 +498,16 @@ std::tuple<Tensor, Tensor> edge_message(const Tensor& phi, const Tensor& phi_ind
   return {out[0], out[1]};
 }
 
+std::tuple<Tensor, Tensor> filter_message(const Tensor& phi, const Tensor& phi_index,
+                                          const Tensor& basis, const Tensor& relation,
+                                          const Tensor& weight, const Tensor& v, const Tensor& unit,
+                                          const Tensor& center, const Tensor& neighbor,
+                                          int64_t num_out) {
+  const auto out = FilterMessage::apply(phi, phi_index, basis, relation, weight, v, unit, center,
+                                        neighbor, num_out);
+  return {out[0], out[1]};
+}
+
 Tensor gather_scale_add(const Tensor& x, const Tensor& w, const Tensor& src, const Tensor& dst,
                         int64_t num_out) {
   return GatherScaleAdd::apply(x, w, src, dst, num_out);
@@ -353,6 +526,11 @@ TORCH_LIBRARY(hermnet, m) {
       "edge_message(Tensor phi, Tensor phi_index, Tensor filt, Tensor filt_index, Tensor v, "
       "Tensor unit, Tensor center, Tensor neighbor, int num_out) -> (Tensor, Tensor)",
       &edge_message);
+  m.def(
+      "filter_message(Tensor phi, Tensor phi_index, Tensor basis, Tensor relation, "
+      "Tensor weight, Tensor v, Tensor unit, Tensor center, Tensor neighbor, int num_out) -> "
+      "(Tensor, Tensor)",
+      &filter_message);
   m.def("gather_scale_add(Tensor x, Tensor w, Tensor src, Tensor dst, int num_out) -> Tensor",
         &gather_scale_add);
 }

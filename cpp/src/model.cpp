@@ -87,6 +87,7 @@ Model::Model(const std::string& path, const std::string& device) : impl_(new Imp
   impl_->path = path;
   impl_->metadata = Metadata::parse(read_metadata_record(path), path);
   impl_->device = parse_device(device);
+  if (impl_->device.is_cpu()) keep_host_heap();
   if (impl_->device.is_cuda()) {
     // The GPU becomes this thread's current device before anything touches CUDA, so the
     // context, pinned buffers and kernels of this process live on it (one GPU per MPI rank)

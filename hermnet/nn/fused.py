@@ -1,6 +1,7 @@
 """HermConv with the C++ fused edge operators, for exported (TorchScript) models.
 
-`hermnet::edge_message`, `hermnet::vector_message` and `hermnet::gather_scale_add`
+`hermnet::filter_message`, `hermnet::edge_message`, `hermnet::vector_message` and
+`hermnet::gather_scale_add`
 (cpp/src/fused_ops.cpp) compute what HermConv's methods of the same names compute with
 torch operators, but in one pass over the edges: the unfused chain writes and re-reads several
 [edges, 3, F] tensors, which is where a CPU step spends most of its time. The operators
@@ -34,6 +35,28 @@ def load_fused_ops() -> None:
 
 
 class FusedHermConv(HermConv):
+    def radial_message(
+        self, phi: torch.Tensor, v: torch.Tensor, geo: EdgeGeometry, idx: RelationIndex
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        # One instance per edge on a CPU: the filter is computed inside the edge loop and
+        # never stored as an [edges, 3F] block (GPUs keep the batched product: one large
+        # matrix product per layer is what they do best).
+        if self.per_edge > 1 or not phi.is_cpu:
+            return self.radial_message_chain(phi, v, geo, idx)
+        relation = torch.div(idx.inst_flat, max(idx.inst_capacity, 1), rounding_mode="floor")
+        return torch.ops.hermnet.filter_message(
+            phi,
+            idx.inst_slot,
+            geo.inst_basis,
+            relation,
+            self.filter_weight(),
+            v,
+            geo.unit,
+            geo.center,
+            geo.neighbor,
+            v.shape[0],
+        )
+
     def edge_message(
         self,
         phi: torch.Tensor,

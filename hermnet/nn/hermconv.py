@@ -85,16 +85,32 @@ class HermConv(nn.Module):
         # of the padded [relations * capacity, 3F] block (instance k at idx.inst_flat[k]).
         phi = self.ms2(self.drop(self.act(self.ms1(self._slots(s, idx)))))
         phi = from_padded(phi, idx.slot_flat)
-        # f_c (e W + b) = [f_c e, f_c] [W; b]: the cutoff rides in the basis, saving a
-        # full pass over the (instances, 3F) filter.
-        radial = to_padded(geo.inst_basis, idx.inst_flat, self.num_relations, idx.inst_capacity)
-        mv = torch.cat([self.mv.weight, self.mv.bias.unsqueeze(1)], dim=1)
-        filt = torch.bmm(radial, mv).view(-1, 3 * f)
-        dv, ds = self.edge_message(phi, filt, v, geo, idx)
+        dv, ds = self.radial_message(phi, v, geo, idx)
         return s + self.coefficient * ds, v + self.coefficient * dv
 
-    # The edge aggregations below are the model's memory-bound core; FusedHermConv
-    # (hermnet.nn.fused) replaces them with single-pass C++ operators in exported models.
+    # The radial filter and the edge aggregations below are the model's memory-bound core;
+    # FusedHermConv (hermnet.nn.fused) replaces them with single-pass C++ operators in
+    # exported models.
+
+    def filter_weight(self) -> torch.Tensor:
+        """[W; b] of mv per relation: [relations, l + 1, 3F]."""
+        return torch.cat([self.mv.weight, self.mv.bias.unsqueeze(1)], dim=1)
+
+    def radial_message(
+        self, phi: torch.Tensor, v: torch.Tensor, geo: EdgeGeometry, idx: RelationIndex
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Filters f_c W(r) of every instance, then the edge sums -> (dv, ds)."""
+        return self.radial_message_chain(phi, v, geo, idx)
+
+    def radial_message_chain(
+        self, phi: torch.Tensor, v: torch.Tensor, geo: EdgeGeometry, idx: RelationIndex
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        # f_c (e W + b) = [f_c e, f_c] [W; b]: the cutoff rides in the basis, saving a
+        # full pass over the (instances, 3F) filter. Rows of the padded
+        # [relations * capacity, 3F] block; instance k at idx.inst_flat[k].
+        radial = to_padded(geo.inst_basis, idx.inst_flat, self.num_relations, idx.inst_capacity)
+        filt = torch.bmm(radial, self.filter_weight()).view(-1, 3 * self.features)
+        return self.edge_message(phi, filt, v, geo, idx)
 
     def edge_message(
         self,

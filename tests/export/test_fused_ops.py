@@ -1,6 +1,7 @@
 """The C++ fused edge operators against the torch operator chains they replace.
 
-hermnet::edge_message, vector_message and gather_scale_add (cpp/src/fused_ops.cpp) must give
+hermnet::filter_message, edge_message, vector_message and gather_scale_add
+(cpp/src/fused_ops.cpp) must give
 the chains' values and first derivatives (their own single-pass backward), exact second
 derivatives (the chain backward under create_graph), and whole exported models must agree
 with and without them. float64 agrees to rounding (only the order of sums differs);
@@ -127,6 +128,83 @@ def test_edge_message_matches_chain(dtype, threads, reference, monkeypatch):
         assert_close(g, w, dtype, f"d/d{name}")
 
 
+def filter_message_inputs(dtype, features=37, basis=31, relations=3, seed=4):
+    """edge_message_inputs with the filter as basis rows times per-relation weights. F = 37
+    leaves a tail after the kernels' 64-byte vectors at 1 and 2 threads, in both dtypes."""
+    v, a, unit, center, neighbor = message_inputs(dtype, features=features, seed=seed)
+    gen = torch.Generator().manual_seed(seed + 1)
+    edges = a.shape[0]
+    phi = torch.randn(13, 3 * features, dtype=dtype, generator=gen).requires_grad_()
+    p = torch.randint(0, 13, (edges,), generator=gen)
+    rows = torch.randn(edges, basis, dtype=dtype, generator=gen).requires_grad_()
+    rel = torch.randint(0, relations, (edges,), generator=gen)
+    weight = torch.randn(relations, basis, 3 * features, dtype=dtype, generator=gen)
+    return phi, p, rows, rel, weight.requires_grad_(), v, unit, center, neighbor
+
+
+def filter_message_chain(phi, p, rows, rel, weight, v, unit, center, neighbor, out_rows):
+    filt = torch.bmm(rows.unsqueeze(1), weight[rel]).squeeze(1)
+    q = torch.arange(filt.shape[0])
+    return edge_message_chain(phi, p, filt, q, v, unit, center, neighbor, out_rows)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("reference", [False, True])
+def test_filter_message_matches_chain(dtype, threads, reference, monkeypatch):
+    if reference:
+        monkeypatch.setenv("HERMNET_FUSED_REFERENCE", "1")
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        inputs = filter_message_inputs(dtype)
+        rows = inputs[5].shape[0] + 1
+        got = torch.ops.hermnet.filter_message(*inputs, rows)
+        want = filter_message_chain(*inputs, rows)
+        differentiated = tuple(inputs[k] for k in (0, 2, 4, 5, 6))  # phi, basis, W, v, unit
+        cotangents = [torch.randn_like(w) for w in want]
+        got_grads = torch.autograd.grad(got, differentiated, cotangents)
+        want_grads = torch.autograd.grad(want, differentiated, cotangents)
+        # Forces alone (what an engine asks for): the weight gradient is skipped, the rest
+        # is unchanged.
+        got_basis = torch.autograd.grad(
+            torch.ops.hermnet.filter_message(*inputs, rows), inputs[2], cotangents
+        )[0]
+    finally:
+        torch.set_num_threads(before)
+    assert_close(got[0], want[0], dtype, "dv")
+    assert_close(got[1], want[1], dtype, "ds")
+    names = ("phi", "basis", "weight", "v", "unit")
+    for name, g, w in zip(names, got_grads, want_grads, strict=True):
+        assert_close(g, w, dtype, f"d/d{name}")
+    assert_close(got_basis, want_grads[1], dtype, "d/dbasis alone")
+
+
+def test_filter_message_with_an_unused_relation_and_no_edges():
+    phi, p, rows, rel, weight, v, unit, center, neighbor = filter_message_inputs(torch.float64)
+    rel = torch.zeros_like(rel)  # relations 1 and 2 have no edges: zero weight gradient
+    got = torch.ops.hermnet.filter_message(phi, p, rows, rel, weight, v, unit, center, neighbor, 9)
+    g_weight = torch.autograd.grad(got[0].sum() + got[1].sum(), weight)[0]
+    assert g_weight[0].abs().sum() > 0 and not g_weight[1:].any()
+    empty = [x[:0] for x in (p, rows, rel, unit, center, neighbor)]
+    out = torch.ops.hermnet.filter_message(
+        phi, empty[0], empty[1], empty[2], weight, v, empty[3], empty[4], empty[5], 4
+    )
+    assert out[0].shape == (4, 3, v.shape[2]) and not out[0].any() and not out[1].any()
+
+
+def test_filter_message_refuses_bad_relations_and_shapes():
+    phi, p, rows, rel, weight, v, unit, center, neighbor = filter_message_inputs(torch.float64)
+    bad = rel.clone()
+    bad[0] = weight.shape[0]
+    with pytest.raises(RuntimeError, match="relation holds an index outside"):
+        torch.ops.hermnet.filter_message(phi, p, rows, bad, weight, v, unit, center, neighbor, 9)
+    with pytest.raises(RuntimeError, match="weight must be"):
+        torch.ops.hermnet.filter_message(
+            phi, p, rows, rel, weight[:, 1:], v, unit, center, neighbor, 9
+        )
+
+
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 @pytest.mark.parametrize("threads", [1, 2])
 def test_gather_scale_add_matches_chain(dtype, threads):
@@ -176,6 +254,17 @@ def test_derivatives_of_every_order_are_exact():
 
     assert torch.autograd.gradcheck(edge, (phi, filt, v, unit))
     assert torch.autograd.gradgradcheck(edge, (phi, filt, v, unit))
+    phi, p, rows, rel, weight, v, unit, center, neighbor = filter_message_inputs(
+        torch.float64, features=5, basis=4
+    )
+
+    def filtered(phi, rows, weight, v, unit):
+        return torch.ops.hermnet.filter_message(
+            phi, p, rows, rel, weight, v, unit, center, neighbor, 9
+        )
+
+    assert torch.autograd.gradcheck(filtered, (phi, rows, weight, v, unit))
+    assert torch.autograd.gradgradcheck(filtered, (phi, rows, weight, v, unit))
 
 
 def test_no_edges_gives_zero_rows():

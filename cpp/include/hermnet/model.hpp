@@ -54,6 +54,11 @@ int cuda_device_count();
 
 struct GraphTensors;  // private to the core (torch tensors of one graph)
 
+// Keep freed host memory in the C library's heap between steps (glibc: mmap and trim
+// thresholds raised), once per process; returns what was done, for logs. Loading a CPU model
+// calls it; HERMNET_KEEP_HEAP=0 opts out (host_heap.cpp says why it pays).
+const std::string& keep_host_heap();
+
 class Model {
  public:
   // device: "cpu", "cuda" or "cuda:N". Throws hermnet::Error for a file that is not an
