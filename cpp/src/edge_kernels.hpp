@@ -64,9 +64,10 @@ inline __attribute__((always_inline)) void filter_tiles(const T* b, int64_t K, c
 // out[c[e], d, f] += v[n[e], d, f] * av[e, f] + unit[e, d] * ar[e, f]
 // v, out: [*, 3, F] contiguous; av, ar: rows of F with row strides av_rs, ar_rs.
 template <typename T>
-HERMNET_CLONES void vector_message_forward(const T* v, const T* av, int64_t av_rs, const T* ar, int64_t ar_rs,
-                            const T* unit, const int64_t* center, const int64_t* neighbor,
-                            int64_t edges, int64_t F, int64_t f0, int64_t f1, T* out) {
+HERMNET_CLONES void vector_message_forward(const T* v, const T* av, int64_t av_rs, const T* ar,
+                                           int64_t ar_rs, const T* unit, const int64_t* center,
+                                           const int64_t* neighbor, int64_t edges, int64_t F,
+                                           int64_t f0, int64_t f1, T* out) {
   for (int64_t e = 0; e < edges; ++e) {
     T* o = out + center[e] * 3 * F;
     const T* vn = v + neighbor[e] * 3 * F;
@@ -87,10 +88,11 @@ HERMNET_CLONES void vector_message_forward(const T* v, const T* av, int64_t av_r
 //   gar[e] = sum_d g[c[e], d] unit[e, d];  partial[e, d] = sum_{f in block} g[c[e], d, f] ar[e, f]
 // gav, gar: [E, F] contiguous; partial: [E, 3] of this block.
 template <typename T>
-HERMNET_CLONES void vector_message_backward(const T* g, const T* v, const T* av, int64_t av_rs, const T* ar,
-                             int64_t ar_rs, const T* unit, const int64_t* center,
-                             const int64_t* neighbor, int64_t edges, int64_t F, int64_t f0,
-                             int64_t f1, T* gv, T* gav, T* gar, T* partial) {
+HERMNET_CLONES void vector_message_backward(const T* g, const T* v, const T* av, int64_t av_rs,
+                                            const T* ar, int64_t ar_rs, const T* unit,
+                                            const int64_t* center, const int64_t* neighbor,
+                                            int64_t edges, int64_t F, int64_t f0, int64_t f1, T* gv,
+                                            T* gav, T* gar, T* partial) {
   for (int64_t e = 0; e < edges; ++e) {
     const T* g0 = g + center[e] * 3 * F;
     const T* g1 = g0 + F;
@@ -128,9 +130,11 @@ HERMNET_CLONES void vector_message_backward(const T* g, const T* v, const T* av,
 //   m = phi[p[e]] * filt[q[e]] = [a_v | a_s | a_r]            (rows of 3F)
 //   out_v[c[e], d] += v[n[e], d] * a_v + unit[e, d] * a_r;    out_s[c[e]] += a_s
 template <typename T>
-HERMNET_CLONES void edge_message_forward(const T* phi, const int64_t* p, const T* filt, const int64_t* q,
-                          const T* v, const T* unit, const int64_t* center, const int64_t* neighbor,
-                          int64_t edges, int64_t F, int64_t f0, int64_t f1, T* out_v, T* out_s) {
+HERMNET_CLONES void edge_message_forward(const T* phi, const int64_t* p, const T* filt,
+                                         const int64_t* q, const T* v, const T* unit,
+                                         const int64_t* center, const int64_t* neighbor,
+                                         int64_t edges, int64_t F, int64_t f0, int64_t f1, T* out_v,
+                                         T* out_s) {
   for (int64_t e = 0; e < edges; ++e) {
     const T* ph = phi + p[e] * 3 * F;
     const T* fl = filt + q[e] * 3 * F;
@@ -154,10 +158,12 @@ HERMNET_CLONES void edge_message_forward(const T* phi, const int64_t* p, const T
 //   gphi[p[e]] += gm * filt[q[e]];  gfilt[q[e]] += gm * phi[p[e]];  gv_in[n[e], d] += gv[c, d] a_v
 //   partial[e, d] = sum_{f in block} gv[c, d, f] a_r[f]
 template <typename T>
-HERMNET_CLONES void edge_message_backward(const T* gv, const T* gs, const T* phi, const int64_t* p, const T* filt,
-                           const int64_t* q, const T* v, const T* unit, const int64_t* center,
-                           const int64_t* neighbor, int64_t edges, int64_t F, int64_t f0,
-                           int64_t f1, T* gphi, T* gfilt, T* gv_in, T* partial) {
+HERMNET_CLONES void edge_message_backward(const T* gv, const T* gs, const T* phi, const int64_t* p,
+                                          const T* filt, const int64_t* q, const T* v,
+                                          const T* unit, const int64_t* center,
+                                          const int64_t* neighbor, int64_t edges, int64_t F,
+                                          int64_t f0, int64_t f1, T* gphi, T* gfilt, T* gv_in,
+                                          T* partial) {
   for (int64_t e = 0; e < edges; ++e) {
     const T* ph = phi + p[e] * 3 * F;
     const T* fl = filt + q[e] * 3 * F;
@@ -208,8 +214,8 @@ HERMNET_CLONES void filter_message_forward(const T* phi, const int64_t* p, const
                                            int64_t K, const int64_t* rel, const T* W, const T* v,
                                            const T* unit, const int64_t* center,
                                            const int64_t* neighbor, int64_t edges, int64_t F,
-                                           int64_t f0, int64_t f1, T* out_v, T* out_s,
-                                           T* filt_out, T* scratch) {
+                                           int64_t f0, int64_t f1, T* out_v, T* out_s, T* filt_out,
+                                           T* scratch) {
   constexpr int64_t lanes = Lanes<T>::count;
   for (int64_t e = 0; e < edges; ++e) {
     const T* ph = phi + p[e] * 3 * F;
@@ -255,14 +261,11 @@ HERMNET_CLONES void filter_message_forward(const T* phi, const int64_t* p, const
 //   partial[e, d] = sum_{f in block} gv[c, d, f] a_r[f]
 // gfl lives in `scratch` (3 (f1 - f0) values) between the two passes over the block.
 template <typename T>
-HERMNET_CLONES void filter_message_backward(const T* gv, const T* gs, const T* phi,
-                                            const int64_t* p, const T* basis, int64_t K,
-                                            const int64_t* rel, const T* Wt, int64_t Kp,
-                                            const T* filt, const T* v, const T* unit,
-                                            const int64_t* center, const int64_t* neighbor,
-                                            int64_t edges, int64_t F, int64_t f0, int64_t f1,
-                                            T* gphi, T* gbasis, T* gW, T* gv_in, T* partial,
-                                            T* scratch) {
+HERMNET_CLONES void filter_message_backward(
+    const T* gv, const T* gs, const T* phi, const int64_t* p, const T* basis, int64_t K,
+    const int64_t* rel, const T* Wt, int64_t Kp, const T* filt, const T* v, const T* unit,
+    const int64_t* center, const int64_t* neighbor, int64_t edges, int64_t F, int64_t f0,
+    int64_t f1, T* gphi, T* gbasis, T* gW, T* gv_in, T* partial, T* scratch) {
   using L = Lanes<T>;
   const int64_t width = f1 - f0;
   T* s0b = scratch;  // gfl of a_v, a_s, a_r at f: s0b[f - f0], ...
@@ -341,8 +344,9 @@ HERMNET_CLONES void filter_message_backward(const T* gv, const T* gs, const T* p
 
 // out[dst[e], k] += x[src[e], k] * w[e]   (x, out: rows of D, contiguous)
 template <typename T>
-HERMNET_CLONES void gather_scale_add_forward(const T* x, const T* w, const int64_t* src, const int64_t* dst,
-                              int64_t edges, int64_t D, int64_t k0, int64_t k1, T* out) {
+HERMNET_CLONES void gather_scale_add_forward(const T* x, const T* w, const int64_t* src,
+                                             const int64_t* dst, int64_t edges, int64_t D,
+                                             int64_t k0, int64_t k1, T* out) {
   for (int64_t e = 0; e < edges; ++e) {
     const T* xs = x + src[e] * D;
     T* o = out + dst[e] * D;
@@ -355,9 +359,10 @@ HERMNET_CLONES void gather_scale_add_forward(const T* x, const T* w, const int64
 // Its reverse: gx[src[e]] += g[dst[e]] * w[e];  partial[e] = sum_{k in block} g[dst[e], k]
 // x[src[e], k]
 template <typename T>
-HERMNET_CLONES void gather_scale_add_backward(const T* g, const T* x, const T* w, const int64_t* src,
-                               const int64_t* dst, int64_t edges, int64_t D, int64_t k0, int64_t k1,
-                               T* gx, T* partial) {
+HERMNET_CLONES void gather_scale_add_backward(const T* g, const T* x, const T* w,
+                                              const int64_t* src, const int64_t* dst, int64_t edges,
+                                              int64_t D, int64_t k0, int64_t k1, T* gx,
+                                              T* partial) {
   for (int64_t e = 0; e < edges; ++e) {
     const T* gd = g + dst[e] * D;
     const T* xs = x + src[e] * D;

@@ -376,9 +376,9 @@ struct FilterMessage : torch::autograd::Function<FilterMessage> {
     TORCH_CHECK(v.dim() == 3 && v.size(1) == 3, "hermnet fused op: v must be [rows, 3, F]");
     TORCH_CHECK(unit.dim() == 2 && unit.size(1) == 3 && unit.size(0) == center.size(0),
                 "hermnet fused op: unit must be [edges, 3]");
-    TORCH_CHECK(phi.dim() == 2 && phi.size(1) == 3 * v.size(2) &&
-                    phi.scalar_type() == v.scalar_type(),
-                "hermnet fused op: phi must be rows of 3F = ", 3 * v.size(2), " ", v.scalar_type());
+    TORCH_CHECK(
+        phi.dim() == 2 && phi.size(1) == 3 * v.size(2) && phi.scalar_type() == v.scalar_type(),
+        "hermnet fused op: phi must be rows of 3F = ", 3 * v.size(2), " ", v.scalar_type());
     check_filter_inputs(basis, rel, W, v, center.size(0));
     const bool backward_follows = phi.requires_grad() || basis.requires_grad() ||
                                   W.requires_grad() || v.requires_grad() || unit.requires_grad();
@@ -405,10 +405,9 @@ struct FilterMessage : torch::autograd::Function<FilterMessage> {
     variable_list g =
         chain ? filter_message_grad_chain(gv, gs, s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7],
                                           s[8])
-              : filter_message_grad_kernel(gv, gs, s[0].contiguous(), s[1], s[2].contiguous(),
-                                           s[3], s[4].contiguous(), s[9], s[5].contiguous(),
-                                           s[6].contiguous(), s[7], s[8],
-                                           ctx->needs_input_grad(4));
+              : filter_message_grad_kernel(gv, gs, s[0].contiguous(), s[1], s[2].contiguous(), s[3],
+                                           s[4].contiguous(), s[9], s[5].contiguous(),
+                                           s[6].contiguous(), s[7], s[8], ctx->needs_input_grad(4));
     // Inputs: phi, p, basis, rel, W, v, unit, center, neighbor, num_out.
     return {g[0], Tensor(), g[1], Tensor(), g[2], g[3], g[4], Tensor(), Tensor(), Tensor()};
   }

@@ -35,8 +35,8 @@ std::string configure_heap() {
     return "malloc as tuned by the environment";
   const int limit = 1 << 30;  // mallopt takes an int; blocks above 1 GiB are mapped as before
   // Older glibc caps the mmap threshold at 32 MB: fall back to the cap.
-  const bool mmap_set = mallopt(M_MMAP_THRESHOLD, limit) == 1 ||
-                        mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024) == 1;
+  const bool mmap_set =
+      mallopt(M_MMAP_THRESHOLD, limit) == 1 || mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024) == 1;
   const bool trim_set = mallopt(M_TRIM_THRESHOLD, limit) == 1;
   return mmap_set && trim_set ? "freed memory kept in the heap between steps"
                               : "malloc defaults (mallopt refused the thresholds)";

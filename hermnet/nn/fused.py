@@ -1,10 +1,10 @@
 """HermConv with the C++ fused edge operators, for exported (TorchScript) models.
 
 `hermnet::filter_message`, `hermnet::edge_message`, `hermnet::vector_message` and
-`hermnet::gather_scale_add`
-(cpp/src/fused_ops.cpp) compute what HermConv's methods of the same names compute with
-torch operators, but in one pass over the edges: the unfused chain writes and re-reads several
-[edges, 3, F] tensors, which is where a CPU step spends most of its time. The operators
+`hermnet::gather_scale_add` (cpp/src/fused_ops.cpp) compute what HermConv's methods of the
+same names compute with torch operators, but in one pass over the edges: the unfused chain
+writes and re-reads several [edges, 3, F] tensors, which is where a CPU step spends most of
+its time. filter_message also computes each edge's radial filter inside that pass. The operators
 have their own backward (one pass as well) and fall back to the operator chain for
 create_graph backward passes and on GPUs, so derivatives of every order stay exact.
 

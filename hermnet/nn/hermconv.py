@@ -80,9 +80,7 @@ class HermConv(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Message hop: (s, v) -> (s', v'). Row i reads only i's edges and their neighbors'
         rows, so an engine may refresh ghost rows between this hop and `update`."""
-        f = self.features
-        # phi_j for every slot, and f_c W(e(r)) for every (edge, relation) instance as rows
-        # of the padded [relations * capacity, 3F] block (instance k at idx.inst_flat[k]).
+        # phi_j for every slot, then the filters f_c W(e(r)) and the edge sums.
         phi = self.ms2(self.drop(self.act(self.ms1(self._slots(s, idx)))))
         phi = from_padded(phi, idx.slot_flat)
         dv, ds = self.radial_message(phi, v, geo, idx)
