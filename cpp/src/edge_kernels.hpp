@@ -44,21 +44,89 @@ struct Lanes {
   static void store(T* p, const Vec& x) { std::memcpy(p, &x, sizeof x); }
 };
 
-// fl[c F + f .. + NT lanes) = sum_k b[k] w[k, c F + f ..] for the three chunks c: NT tiles of
-// lanes at once, 3 NT independent sums.
-template <typename T, int NT>
-inline __attribute__((always_inline)) void filter_tiles(const T* b, int64_t K, const T* w,
-                                                        int64_t F, int64_t f, T* fl) {
+// Filter rows of NE edges of one relation: fl[i][c F + f] = sum_k b[i][k] w[k, c F + f] for
+// f in [f0, f1) and the three chunks c. Each weight vector loaded is used by all NE edges
+// (the weights of a relation, 47 kB in float32 at F = 128, come from L2, and loading them was
+// the limit); NT tiles of lanes per step give 3 NE NT independent sums in registers.
+template <typename T, int NE, int NT>
+inline __attribute__((always_inline)) void filter_rows(const T* const* b, int64_t K, const T* w,
+                                                       int64_t F, int64_t f0, int64_t f1,
+                                                       T* const* fl) {
   using L = Lanes<T>;
-  typename L::Vec acc[3 * NT] = {};
-  for (int64_t k = 0; k < K; ++k) {
-    const T bk = b[k];
-    const T* wk = w + k * 3 * F + f;
-    for (int c = 0; c < 3; ++c)
-      for (int t = 0; t < NT; ++t) acc[c * NT + t] += bk * L::load(wk + c * F + t * L::count);
+  int64_t f = f0;
+  for (; f + NT * L::count <= f1; f += NT * L::count) {
+    typename L::Vec acc[NE][3 * NT] = {};
+    for (int64_t k = 0; k < K; ++k) {
+      const T* wk = w + k * 3 * F + f;
+      typename L::Vec wv[3 * NT];
+      for (int c = 0; c < 3; ++c)
+        for (int t = 0; t < NT; ++t) wv[c * NT + t] = L::load(wk + c * F + t * L::count);
+      for (int i = 0; i < NE; ++i) {
+        const T bk = b[i][k];
+        for (int j = 0; j < 3 * NT; ++j) acc[i][j] += bk * wv[j];
+      }
+    }
+    for (int i = 0; i < NE; ++i)
+      for (int c = 0; c < 3; ++c)
+        for (int t = 0; t < NT; ++t) L::store(fl[i] + c * F + f + t * L::count, acc[i][c * NT + t]);
   }
-  for (int c = 0; c < 3; ++c)
-    for (int t = 0; t < NT; ++t) L::store(fl + c * F + f + t * L::count, acc[c * NT + t]);
+  for (; f < f1; ++f) {  // the block's last few features
+    for (int i = 0; i < NE; ++i) {
+      T w0 = 0, w1 = 0, w2 = 0;
+      for (int64_t k = 0; k < K; ++k) {
+        w0 += b[i][k] * w[k * 3 * F + f];
+        w1 += b[i][k] * w[k * 3 * F + F + f];
+        w2 += b[i][k] * w[k * 3 * F + 2 * F + f];
+      }
+      fl[i][f] = w0;
+      fl[i][F + f] = w1;
+      fl[i][2 * F + f] = w2;
+    }
+  }
+}
+
+// gbasis rows of NE edges of one relation: out[i][k] = sum_{c, j} g[i][c width + j]
+// Wt[c F + f0 + j, k] for k < K, with Wt [3F, Kp] (the k axis is the vector axis). Each
+// Wt vector loaded serves all NE edges; U unrolled steps give NE U independent sums.
+template <typename T, int NE, int U>
+inline __attribute__((always_inline)) void basis_grad_rows(const T* const* g, int64_t width,
+                                                           const T* wt, int64_t F, int64_t f0,
+                                                           int64_t K, int64_t Kp, T* const* out) {
+  using L = Lanes<T>;
+  for (int64_t kb = 0; kb < Kp; kb += L::count) {
+    typename L::Vec acc[NE][U] = {};
+    for (int64_t c = 0; c < 3; ++c) {
+      const T* wc = wt + (c * F + f0) * Kp + kb;
+      const int64_t gc = c * width;
+      int64_t j = 0;
+      for (; j + U <= width; j += U)
+        for (int u = 0; u < U; ++u) {
+          const typename L::Vec wv = L::load(wc + (j + u) * Kp);
+          for (int i = 0; i < NE; ++i) acc[i][u] += g[i][gc + j + u] * wv;
+        }
+      for (; j < width; ++j) {
+        const typename L::Vec wv = L::load(wc + j * Kp);
+        for (int i = 0; i < NE; ++i) acc[i][0] += g[i][gc + j] * wv;
+      }
+    }
+    for (int i = 0; i < NE; ++i) {
+      for (int u = 1; u < U; ++u) acc[i][0] += acc[i][u];
+      T sum[L::count];
+      L::store(sum, acc[i][0]);
+      for (int64_t t = 0; t < L::count && kb + t < K; ++t) out[i][kb + t] = sum[t];
+    }
+  }
+}
+
+// Consecutive edges of one relation handled together by the filter kernels (the edges of a
+// center are consecutive, and in the vertex and pair variants mostly share its relation).
+constexpr int kEdgeGroup = 4;
+
+// Length of the run of edges from e on that share rel[e], at most kEdgeGroup.
+inline int64_t same_relation_run(const int64_t* rel, int64_t e, int64_t edges) {
+  int64_t n = 1;
+  while (n < kEdgeGroup && e + n < edges && rel[e + n] == rel[e]) ++n;
+  return n;
 }
 
 // out[c[e], d, f] += v[n[e], d, f] * av[e, f] + unit[e, d] * ar[e, f]
@@ -206,9 +274,8 @@ HERMNET_CLONES void edge_message_backward(const T* gv, const T* gs, const T* phi
 // f_c e_n(r) and f_c) with its relation's weights W[rel[e]] ([K, 3F]):
 //   fl = b[e] W[rel[e]];  m = phi[p[e]] * fl = [a_v | a_s | a_r]
 //   out_v[c[e], d] += v[n[e], d] * a_v + unit[e, d] * a_r;    out_s[c[e]] += a_s
-// fl is built in `filt_out` row e when the backward pass needs it, else in `scratch` (3F
-// values); either way it is one cache-resident row, and a relation's weights (K * 3F values,
-// 47 kB at F = 128 in float32) stay in the L1/L2 cache.
+// fl is built in `filt_out` row e when the backward pass needs it, else in `scratch`
+// (kEdgeGroup rows of 3F); runs of edges of one relation share each weight load.
 template <typename T>
 HERMNET_CLONES void filter_message_forward(const T* phi, const int64_t* p, const T* basis,
                                            int64_t K, const int64_t* rel, const T* W, const T* v,
@@ -216,38 +283,39 @@ HERMNET_CLONES void filter_message_forward(const T* phi, const int64_t* p, const
                                            const int64_t* neighbor, int64_t edges, int64_t F,
                                            int64_t f0, int64_t f1, T* out_v, T* out_s, T* filt_out,
                                            T* scratch) {
-  constexpr int64_t lanes = Lanes<T>::count;
-  for (int64_t e = 0; e < edges; ++e) {
-    const T* ph = phi + p[e] * 3 * F;
-    const T* b = basis + e * K;
-    const T* w = W + rel[e] * K * 3 * F;
-    const T* vn = v + neighbor[e] * 3 * F;
-    T* ov = out_v + center[e] * 3 * F;
-    T* os = out_s + center[e] * F;
-    T* fl = filt_out == nullptr ? scratch : filt_out + e * 3 * F;
-    const T u0 = unit[e * 3], u1 = unit[e * 3 + 1], u2 = unit[e * 3 + 2];
-    int64_t f = f0;
-    for (; f + 2 * lanes <= f1; f += 2 * lanes) filter_tiles<T, 2>(b, K, w, F, f, fl);
-    for (; f + lanes <= f1; f += lanes) filter_tiles<T, 1>(b, K, w, F, f, fl);
-    for (; f < f1; ++f) {  // the block's last few features
-      T w0 = 0, w1 = 0, w2 = 0;
-      for (int64_t k = 0; k < K; ++k) {
-        w0 += b[k] * w[k * 3 * F + f];
-        w1 += b[k] * w[k * 3 * F + F + f];
-        w2 += b[k] * w[k * 3 * F + 2 * F + f];
-      }
-      fl[f] = w0;
-      fl[F + f] = w1;
-      fl[2 * F + f] = w2;
+  const T* bs[kEdgeGroup];
+  T* rows[kEdgeGroup];
+  for (int64_t e0 = 0; e0 < edges;) {
+    const int64_t n = same_relation_run(rel, e0, edges);
+    const T* w = W + rel[e0] * K * 3 * F;
+    for (int64_t i = 0; i < n; ++i) {
+      bs[i] = basis + (e0 + i) * K;
+      rows[i] = filt_out == nullptr ? scratch + i * 3 * F : filt_out + (e0 + i) * 3 * F;
     }
+    if (n == kEdgeGroup) {
+      filter_rows<T, kEdgeGroup, 1>(bs, K, w, F, f0, f1, rows);
+    } else {
+      for (int64_t i = 0; i < n; ++i) filter_rows<T, 1, 2>(bs + i, K, w, F, f0, f1, rows + i);
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t e = e0 + i;
+      const T* ph = phi + p[e] * 3 * F;
+      const T* fl = rows[i];
+      const T* vn = v + neighbor[e] * 3 * F;
+      T* ov = out_v + center[e] * 3 * F;
+      T* os = out_s + center[e] * F;
+      const T u0 = unit[e * 3], u1 = unit[e * 3 + 1], u2 = unit[e * 3 + 2];
 #pragma omp simd
-    for (int64_t f = f0; f < f1; ++f) {
-      const T av = ph[f] * fl[f], as = ph[F + f] * fl[F + f], ar = ph[2 * F + f] * fl[2 * F + f];
-      ov[f] += vn[f] * av + u0 * ar;
-      ov[F + f] += vn[F + f] * av + u1 * ar;
-      ov[2 * F + f] += vn[2 * F + f] * av + u2 * ar;
-      os[f] += as;
+      for (int64_t f = f0; f < f1; ++f) {
+        const T av = ph[f] * fl[f], as = ph[F + f] * fl[F + f];
+        const T ar = ph[2 * F + f] * fl[2 * F + f];
+        ov[f] += vn[f] * av + u0 * ar;
+        ov[F + f] += vn[F + f] * av + u1 * ar;
+        ov[2 * F + f] += vn[2 * F + f] * av + u2 * ar;
+        os[f] += as;
+      }
     }
+    e0 += n;
   }
 }
 
@@ -259,86 +327,86 @@ HERMNET_CLONES void filter_message_forward(const T* phi, const int64_t* p, const
 //     (from Wt = W transposed to [R, 3F, Kp], zero-padded to Kp = whole 64-byte vectors)
 //   gW[rel[e], k, f] += b[e, k] gfl[f]                            (when gW is not null)
 //   partial[e, d] = sum_{f in block} gv[c, d, f] a_r[f]
-// gfl lives in `scratch` (3 (f1 - f0) values) between the two passes over the block.
+// gfl lives in `scratch` (kEdgeGroup rows of 3 (f1 - f0) values) between the passes over a
+// run of edges of one relation, whose gbasis rows then share each Wt load.
 template <typename T>
 HERMNET_CLONES void filter_message_backward(
     const T* gv, const T* gs, const T* phi, const int64_t* p, const T* basis, int64_t K,
     const int64_t* rel, const T* Wt, int64_t Kp, const T* filt, const T* v, const T* unit,
     const int64_t* center, const int64_t* neighbor, int64_t edges, int64_t F, int64_t f0,
     int64_t f1, T* gphi, T* gbasis, T* gW, T* gv_in, T* partial, T* scratch) {
-  using L = Lanes<T>;
   const int64_t width = f1 - f0;
-  T* s0b = scratch;  // gfl of a_v, a_s, a_r at f: s0b[f - f0], ...
-  T* s1b = s0b + width;
-  T* s2b = s1b + width;
-  for (int64_t e = 0; e < edges; ++e) {
-    const T* ph = phi + p[e] * 3 * F;
-    const T* fl = filt + e * 3 * F;
-    T* gph = gphi + p[e] * 3 * F;
-    const T* vn = v + neighbor[e] * 3 * F;
-    T* gvn = gv_in + neighbor[e] * 3 * F;
-    const T* g = gv + center[e] * 3 * F;
-    const T* gsc = gs + center[e] * F;
-    const T u0 = unit[e * 3], u1 = unit[e * 3 + 1], u2 = unit[e * 3 + 2];
-    T s0 = 0, s1 = 0, s2 = 0;
+  const T* gs_rows[kEdgeGroup];
+  T* gb_rows[kEdgeGroup];
+  for (int64_t e0 = 0; e0 < edges;) {
+    const int64_t n = same_relation_run(rel, e0, edges);
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t e = e0 + i;
+      T* s0b = scratch + i * 3 * width;  // gfl of a_v, a_s, a_r at f: s0b[f - f0], ...
+      T* s1b = s0b + width;
+      T* s2b = s1b + width;
+      gs_rows[i] = s0b;
+      gb_rows[i] = gbasis + e * K;
+      const T* ph = phi + p[e] * 3 * F;
+      const T* fl = filt + e * 3 * F;
+      T* gph = gphi + p[e] * 3 * F;
+      const T* vn = v + neighbor[e] * 3 * F;
+      T* gvn = gv_in + neighbor[e] * 3 * F;
+      const T* g = gv + center[e] * 3 * F;
+      const T* gsc = gs + center[e] * F;
+      const T u0 = unit[e * 3], u1 = unit[e * 3 + 1], u2 = unit[e * 3 + 2];
+      T s0 = 0, s1 = 0, s2 = 0;
 #pragma omp simd reduction(+ : s0, s1, s2)
-    for (int64_t f = f0; f < f1; ++f) {
-      const T g0 = g[f], g1 = g[F + f], g2 = g[2 * F + f];
-      const T gav = g0 * vn[f] + g1 * vn[F + f] + g2 * vn[2 * F + f];
-      const T gar = g0 * u0 + g1 * u1 + g2 * u2;
-      const T gas = gsc[f];
-      const T av = ph[f] * fl[f], ar = ph[2 * F + f] * fl[2 * F + f];
-      gph[f] += gav * fl[f];
-      gph[F + f] += gas * fl[F + f];
-      gph[2 * F + f] += gar * fl[2 * F + f];
-      s0b[f - f0] = gav * ph[f];
-      s1b[f - f0] = gas * ph[F + f];
-      s2b[f - f0] = gar * ph[2 * F + f];
-      gvn[f] += g0 * av;
-      gvn[F + f] += g1 * av;
-      gvn[2 * F + f] += g2 * av;
-      s0 += g0 * ar;
-      s1 += g1 * ar;
-      s2 += g2 * ar;
-    }
-    partial[e * 3] = s0;
-    partial[e * 3 + 1] = s1;
-    partial[e * 3 + 2] = s2;
-    // gbasis = gfl W^T, with W^T stored as Wt [3F, Kp] so the k axis is the vector axis;
-    // four independent sums per vector of k.
-    const T* wt = Wt + rel[e] * 3 * F * Kp;
-    for (int64_t kb = 0; kb < Kp; kb += L::count) {
-      typename L::Vec a0 = {}, a1 = {}, a2 = {}, a3 = {};
-      for (int64_t c = 0; c < 3; ++c) {
-        const T* gc = scratch + c * width;
-        const T* wc = wt + (c * F + f0) * Kp + kb;
-        int64_t j = 0;
-        for (; j + 4 <= width; j += 4) {
-          a0 += gc[j] * L::load(wc + j * Kp);
-          a1 += gc[j + 1] * L::load(wc + (j + 1) * Kp);
-          a2 += gc[j + 2] * L::load(wc + (j + 2) * Kp);
-          a3 += gc[j + 3] * L::load(wc + (j + 3) * Kp);
-        }
-        for (; j < width; ++j) a0 += gc[j] * L::load(wc + j * Kp);
+      for (int64_t f = f0; f < f1; ++f) {
+        const T g0 = g[f], g1 = g[F + f], g2 = g[2 * F + f];
+        const T gav = g0 * vn[f] + g1 * vn[F + f] + g2 * vn[2 * F + f];
+        const T gar = g0 * u0 + g1 * u1 + g2 * u2;
+        const T gas = gsc[f];
+        const T av = ph[f] * fl[f], ar = ph[2 * F + f] * fl[2 * F + f];
+        gph[f] += gav * fl[f];
+        gph[F + f] += gas * fl[F + f];
+        gph[2 * F + f] += gar * fl[2 * F + f];
+        s0b[f - f0] = gav * ph[f];
+        s1b[f - f0] = gas * ph[F + f];
+        s2b[f - f0] = gar * ph[2 * F + f];
+        gvn[f] += g0 * av;
+        gvn[F + f] += g1 * av;
+        gvn[2 * F + f] += g2 * av;
+        s0 += g0 * ar;
+        s1 += g1 * ar;
+        s2 += g2 * ar;
       }
-      T sum[L::count];
-      L::store(sum, (a0 + a1) + (a2 + a3));
-      for (int64_t t = 0; t < L::count && kb + t < K; ++t) gbasis[e * K + kb + t] = sum[t];
+      partial[e * 3] = s0;
+      partial[e * 3 + 1] = s1;
+      partial[e * 3 + 2] = s2;
+    }
+    const T* wt = Wt + rel[e0] * 3 * F * Kp;
+    if (n == kEdgeGroup) {
+      basis_grad_rows<T, kEdgeGroup, 1>(gs_rows, width, wt, F, f0, K, Kp, gb_rows);
+    } else {
+      for (int64_t i = 0; i < n; ++i)
+        basis_grad_rows<T, 1, 4>(gs_rows + i, width, wt, F, f0, K, Kp, gb_rows + i);
     }
     if (gW != nullptr) {
-      const T* b = basis + e * K;
-      T* gw = gW + rel[e] * K * 3 * F;
-      for (int64_t k = 0; k < K; ++k) {
-        const T bk = b[k];
-        T* gwk = gw + k * 3 * F;
+      T* gw = gW + rel[e0] * K * 3 * F;
+      for (int64_t i = 0; i < n; ++i) {
+        const T* b = basis + (e0 + i) * K;
+        const T* s0b = gs_rows[i];
+        const T* s1b = s0b + width;
+        const T* s2b = s1b + width;
+        for (int64_t k = 0; k < K; ++k) {
+          const T bk = b[k];
+          T* gwk = gw + k * 3 * F;
 #pragma omp simd
-        for (int64_t f = f0; f < f1; ++f) {
-          gwk[f] += bk * s0b[f - f0];
-          gwk[F + f] += bk * s1b[f - f0];
-          gwk[2 * F + f] += bk * s2b[f - f0];
+          for (int64_t f = f0; f < f1; ++f) {
+            gwk[f] += bk * s0b[f - f0];
+            gwk[F + f] += bk * s1b[f - f0];
+            gwk[2 * F + f] += bk * s2b[f - f0];
+          }
         }
       }
     }
+    e0 += n;
   }
 }
 

@@ -324,7 +324,7 @@ variable_list filter_message_kernel(const Tensor& phi, const Tensor& p, const Te
   AT_DISPATCH_FLOATING_TYPES(v.scalar_type(), "filter_message", [&] {
     scalar_t* filt_out = keep_filter ? filt.data_ptr<scalar_t>() : nullptr;
     over_blocks(F, block_count(F), [&](int64_t, int64_t f0, int64_t f1) {
-      std::vector<scalar_t> scratch(keep_filter ? 0 : 3 * F);
+      std::vector<scalar_t> scratch(keep_filter ? 0 : kernels::kEdgeGroup * 3 * F);
       kernels::filter_message_forward<scalar_t>(
           phi.data_ptr<scalar_t>(), p.data_ptr<int64_t>(), basis.data_ptr<scalar_t>(), K,
           rel.data_ptr<int64_t>(), W.data_ptr<scalar_t>(), v.data_ptr<scalar_t>(),
@@ -353,7 +353,7 @@ variable_list filter_message_grad_kernel(const Tensor& gv, const Tensor& gs, con
   AT_DISPATCH_FLOATING_TYPES(v.scalar_type(), "filter_message_backward", [&] {
     scalar_t* gw = weight_grad ? gW.data_ptr<scalar_t>() : nullptr;
     over_blocks(F, blocks, [&](int64_t b, int64_t f0, int64_t f1) {
-      std::vector<scalar_t> scratch(3 * (f1 - f0));
+      std::vector<scalar_t> scratch(kernels::kEdgeGroup * 3 * (f1 - f0));
       kernels::filter_message_backward<scalar_t>(
           gv.data_ptr<scalar_t>(), gs.data_ptr<scalar_t>(), phi.data_ptr<scalar_t>(),
           p.data_ptr<int64_t>(), basis.data_ptr<scalar_t>(), K, rel.data_ptr<int64_t>(),

@@ -128,9 +128,12 @@ def test_edge_message_matches_chain(dtype, threads, reference, monkeypatch):
         assert_close(g, w, dtype, f"d/d{name}")
 
 
-def filter_message_inputs(dtype, features=37, basis=31, relations=3, seed=4):
+def filter_message_inputs(dtype, features=37, basis=31, relations=3, seed=4, grouped=False):
     """edge_message_inputs with the filter as basis rows times per-relation weights. F = 37
-    leaves a tail after the kernels' 64-byte vectors at 1 and 2 threads, in both dtypes."""
+    leaves a tail after the kernels' 64-byte vectors at 1 and 2 threads, in both dtypes.
+    grouped: edges sorted by center and the relation that of the center (the vertex
+    variant's layout), so runs of edges share a relation, as the kernels' edge groups need;
+    otherwise relations are random and runs are short."""
     v, a, unit, center, neighbor = message_inputs(dtype, features=features, seed=seed)
     gen = torch.Generator().manual_seed(seed + 1)
     edges = a.shape[0]
@@ -138,6 +141,9 @@ def filter_message_inputs(dtype, features=37, basis=31, relations=3, seed=4):
     p = torch.randint(0, 13, (edges,), generator=gen)
     rows = torch.randn(edges, basis, dtype=dtype, generator=gen).requires_grad_()
     rel = torch.randint(0, relations, (edges,), generator=gen)
+    if grouped:
+        center = torch.sort(center).values
+        rel = torch.randint(0, relations, (v.shape[0],), generator=gen)[center]
     weight = torch.randn(relations, basis, 3 * features, dtype=dtype, generator=gen)
     return phi, p, rows, rel, weight.requires_grad_(), v, unit, center, neighbor
 
@@ -150,14 +156,16 @@ def filter_message_chain(phi, p, rows, rel, weight, v, unit, center, neighbor, o
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 @pytest.mark.parametrize("threads", [1, 2])
-@pytest.mark.parametrize("reference", [False, True])
-def test_filter_message_matches_chain(dtype, threads, reference, monkeypatch):
+@pytest.mark.parametrize(("reference", "grouped"), [(False, False), (False, True), (True, True)])
+def test_filter_message_matches_chain(dtype, threads, reference, grouped, monkeypatch):
     if reference:
         monkeypatch.setenv("HERMNET_FUSED_REFERENCE", "1")
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        inputs = filter_message_inputs(dtype)
+        inputs = filter_message_inputs(dtype, grouped=grouped)
+        runs = torch.unique_consecutive(inputs[3], return_counts=True)[1]
+        assert (runs >= 4).any() if grouped else (runs < 4).any()
         rows = inputs[5].shape[0] + 1
         got = torch.ops.hermnet.filter_message(*inputs, rows)
         want = filter_message_chain(*inputs, rows)
