@@ -67,6 +67,11 @@ def main() -> None:
 
     from hermnet.export import load_exported
 
+    heap = "n/a (GPU)"
+    if opts.device == "cpu":  # as the C++ core does for CPU models (cpp/src/host_heap.cpp)
+        from hermnet._core import keep_host_heap
+
+        heap = keep_host_heap()
     atoms = cocrfeni(opts.repeat)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "m.pt"
@@ -99,6 +104,7 @@ def main() -> None:
         "atoms": len(atoms),
         "model": {**DEFAULT_MODEL, "variant": "vertex", "dtype": "float32"},
         "fused_edges": not opts.unfused,
+        "host_heap": heap,
         "total_self_ms": total / 1000,
         "groups": {k: {"ms": v / 1000, "share": v / total} for k, v in groups.items()},
         "top_ops": rows[: opts.top],

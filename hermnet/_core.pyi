@@ -7,6 +7,11 @@ FORMAT_VERSION: int
 
 class ModelError(RuntimeError): ...
 
+def keep_host_heap() -> str:
+    """Keep freed host memory in the C library's heap between steps (as loading a CPU Model
+    does); returns what was done."""
+    ...
+
 def neighbor_list(
     positions: npt.ArrayLike, cell: npt.ArrayLike, pbc: npt.ArrayLike, cutoff: float
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.int32]]:
