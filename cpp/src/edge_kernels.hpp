@@ -85,19 +85,21 @@ inline __attribute__((always_inline)) void filter_rows(const T* const* b, int64_
   }
 }
 
-// gbasis rows of NE edges of one relation: out[i][k] = sum_{c, j} g[i][c width + j]
-// Wt[c F + f0 + j, k] for k < K, with Wt [3F, Kp] (the k axis is the vector axis). Each
+// gbasis rows of NE edges of one relation: out[i][k] = sum_{c, f} g[i][c F + f]
+// Wt[c F + f, k] for f in [f0, f1) and k < K, with Wt [3F, Kp] (the k axis is the vector
+// axis; g[i] are rows of 3F). Each
 // Wt vector loaded serves all NE edges; U unrolled steps give NE U independent sums.
 template <typename T, int NE, int U>
-inline __attribute__((always_inline)) void basis_grad_rows(const T* const* g, int64_t width,
-                                                           const T* wt, int64_t F, int64_t f0,
+inline __attribute__((always_inline)) void basis_grad_rows(const T* const* g, int64_t f0,
+                                                           int64_t f1, const T* wt, int64_t F,
                                                            int64_t K, int64_t Kp, T* const* out) {
+  const int64_t width = f1 - f0;
   using L = Lanes<T>;
   for (int64_t kb = 0; kb < Kp; kb += L::count) {
     typename L::Vec acc[NE][U] = {};
     for (int64_t c = 0; c < 3; ++c) {
       const T* wc = wt + (c * F + f0) * Kp + kb;
-      const int64_t gc = c * width;
+      const int64_t gc = c * F + f0;
       int64_t j = 0;
       for (; j + U <= width; j += U)
         for (int u = 0; u < U; ++u) {
@@ -194,6 +196,24 @@ HERMNET_CLONES void vector_message_backward(const T* g, const T* v, const T* av,
   }
 }
 
+// One edge's message into its center, shared by edge_message and filter_message:
+//   a = ph * fl = [a_v | a_s | a_r];  ov[d] += vn[d] a_v + unit[d] a_r;  os += a_s
+template <typename T>
+inline __attribute__((always_inline)) void message_edge_forward(const T* ph, const T* fl,
+                                                                const T* vn, const T* unit,
+                                                                int64_t F, int64_t f0, int64_t f1,
+                                                                T* ov, T* os) {
+  const T u0 = unit[0], u1 = unit[1], u2 = unit[2];
+#pragma omp simd
+  for (int64_t f = f0; f < f1; ++f) {
+    const T av = ph[f] * fl[f], as = ph[F + f] * fl[F + f], ar = ph[2 * F + f] * fl[2 * F + f];
+    ov[f] += vn[f] * av + u0 * ar;
+    ov[F + f] += vn[F + f] * av + u1 * ar;
+    ov[2 * F + f] += vn[2 * F + f] * av + u2 * ar;
+    os[f] += as;
+  }
+}
+
 // The whole message of an edge, for relations with one instance per edge:
 //   m = phi[p[e]] * filt[q[e]] = [a_v | a_s | a_r]            (rows of 3F)
 //   out_v[c[e], d] += v[n[e], d] * a_v + unit[e, d] * a_r;    out_s[c[e]] += a_s
@@ -204,21 +224,51 @@ HERMNET_CLONES void edge_message_forward(const T* phi, const int64_t* p, const T
                                          int64_t edges, int64_t F, int64_t f0, int64_t f1, T* out_v,
                                          T* out_s) {
   for (int64_t e = 0; e < edges; ++e) {
-    const T* ph = phi + p[e] * 3 * F;
-    const T* fl = filt + q[e] * 3 * F;
-    const T* vn = v + neighbor[e] * 3 * F;
-    T* ov = out_v + center[e] * 3 * F;
-    T* os = out_s + center[e] * F;
-    const T u0 = unit[e * 3], u1 = unit[e * 3 + 1], u2 = unit[e * 3 + 2];
-#pragma omp simd
-    for (int64_t f = f0; f < f1; ++f) {
-      const T av = ph[f] * fl[f], as = ph[F + f] * fl[F + f], ar = ph[2 * F + f] * fl[2 * F + f];
-      ov[f] += vn[f] * av + u0 * ar;
-      ov[F + f] += vn[F + f] * av + u1 * ar;
-      ov[2 * F + f] += vn[2 * F + f] * av + u2 * ar;
-      os[f] += as;
-    }
+    message_edge_forward<T>(phi + p[e] * 3 * F, filt + q[e] * 3 * F, v + neighbor[e] * 3 * F,
+                            unit + e * 3, F, f0, f1, out_v + center[e] * 3 * F,
+                            out_s + center[e] * F);
   }
+}
+
+// The reverse of one edge's message, shared by edge_message and filter_message: with
+// gm = [sum_d g[d] vn[d] | gsc | sum_d g[d] u[d]] (g: the center's output gradient),
+//   gph += gm * fl;  gfl (+)= gm * ph;  gvn[d] += g[d] a_v;  partial[d] = sum_f g[d] a_r
+// over f in [f0, f1); rows of 3F. kAccumulate: add into gfl (a shared filter row) or write it.
+template <typename T, bool kAccumulate>
+inline __attribute__((always_inline)) void message_edge_backward(
+    const T* g, const T* gsc, const T* ph, const T* fl, const T* vn, const T* unit, int64_t F,
+    int64_t f0, int64_t f1, T* gph, T* gfl, T* gvn, T* partial) {
+  const T u0 = unit[0], u1 = unit[1], u2 = unit[2];
+  T s0 = 0, s1 = 0, s2 = 0;
+#pragma omp simd reduction(+ : s0, s1, s2)
+  for (int64_t f = f0; f < f1; ++f) {
+    const T g0 = g[f], g1 = g[F + f], g2 = g[2 * F + f];
+    const T gav = g0 * vn[f] + g1 * vn[F + f] + g2 * vn[2 * F + f];
+    const T gar = g0 * u0 + g1 * u1 + g2 * u2;
+    const T gas = gsc[f];
+    const T av = ph[f] * fl[f], ar = ph[2 * F + f] * fl[2 * F + f];
+    gph[f] += gav * fl[f];
+    gph[F + f] += gas * fl[F + f];
+    gph[2 * F + f] += gar * fl[2 * F + f];
+    if (kAccumulate) {
+      gfl[f] += gav * ph[f];
+      gfl[F + f] += gas * ph[F + f];
+      gfl[2 * F + f] += gar * ph[2 * F + f];
+    } else {
+      gfl[f] = gav * ph[f];
+      gfl[F + f] = gas * ph[F + f];
+      gfl[2 * F + f] = gar * ph[2 * F + f];
+    }
+    gvn[f] += g0 * av;
+    gvn[F + f] += g1 * av;
+    gvn[2 * F + f] += g2 * av;
+    s0 += g0 * ar;
+    s1 += g1 * ar;
+    s2 += g2 * ar;
+  }
+  partial[0] = s0;
+  partial[1] = s1;
+  partial[2] = s2;
 }
 
 // Its reverse for the output gradients gv [*, 3, F] and gs [*, F]:
@@ -233,39 +283,10 @@ HERMNET_CLONES void edge_message_backward(const T* gv, const T* gs, const T* phi
                                           int64_t f0, int64_t f1, T* gphi, T* gfilt, T* gv_in,
                                           T* partial) {
   for (int64_t e = 0; e < edges; ++e) {
-    const T* ph = phi + p[e] * 3 * F;
-    const T* fl = filt + q[e] * 3 * F;
-    T* gph = gphi + p[e] * 3 * F;
-    T* gfl = gfilt + q[e] * 3 * F;
-    const T* vn = v + neighbor[e] * 3 * F;
-    T* gvn = gv_in + neighbor[e] * 3 * F;
-    const T* g = gv + center[e] * 3 * F;
-    const T* gsc = gs + center[e] * F;
-    const T u0 = unit[e * 3], u1 = unit[e * 3 + 1], u2 = unit[e * 3 + 2];
-    T s0 = 0, s1 = 0, s2 = 0;
-#pragma omp simd reduction(+ : s0, s1, s2)
-    for (int64_t f = f0; f < f1; ++f) {
-      const T g0 = g[f], g1 = g[F + f], g2 = g[2 * F + f];
-      const T gav = g0 * vn[f] + g1 * vn[F + f] + g2 * vn[2 * F + f];
-      const T gar = g0 * u0 + g1 * u1 + g2 * u2;
-      const T gas = gsc[f];
-      const T av = ph[f] * fl[f], ar = ph[2 * F + f] * fl[2 * F + f];
-      gph[f] += gav * fl[f];
-      gph[F + f] += gas * fl[F + f];
-      gph[2 * F + f] += gar * fl[2 * F + f];
-      gfl[f] += gav * ph[f];
-      gfl[F + f] += gas * ph[F + f];
-      gfl[2 * F + f] += gar * ph[2 * F + f];
-      gvn[f] += g0 * av;
-      gvn[F + f] += g1 * av;
-      gvn[2 * F + f] += g2 * av;
-      s0 += g0 * ar;
-      s1 += g1 * ar;
-      s2 += g2 * ar;
-    }
-    partial[e * 3] = s0;
-    partial[e * 3 + 1] = s1;
-    partial[e * 3 + 2] = s2;
+    message_edge_backward<T, true>(gv + center[e] * 3 * F, gs + center[e] * F, phi + p[e] * 3 * F,
+                                   filt + q[e] * 3 * F, v + neighbor[e] * 3 * F, unit + e * 3, F,
+                                   f0, f1, gphi + p[e] * 3 * F, gfilt + q[e] * 3 * F,
+                                   gv_in + neighbor[e] * 3 * F, partial + e * 3);
   }
 }
 
@@ -299,21 +320,8 @@ HERMNET_CLONES void filter_message_forward(const T* phi, const int64_t* p, const
     }
     for (int64_t i = 0; i < n; ++i) {
       const int64_t e = e0 + i;
-      const T* ph = phi + p[e] * 3 * F;
-      const T* fl = rows[i];
-      const T* vn = v + neighbor[e] * 3 * F;
-      T* ov = out_v + center[e] * 3 * F;
-      T* os = out_s + center[e] * F;
-      const T u0 = unit[e * 3], u1 = unit[e * 3 + 1], u2 = unit[e * 3 + 2];
-#pragma omp simd
-      for (int64_t f = f0; f < f1; ++f) {
-        const T av = ph[f] * fl[f], as = ph[F + f] * fl[F + f];
-        const T ar = ph[2 * F + f] * fl[2 * F + f];
-        ov[f] += vn[f] * av + u0 * ar;
-        ov[F + f] += vn[F + f] * av + u1 * ar;
-        ov[2 * F + f] += vn[2 * F + f] * av + u2 * ar;
-        os[f] += as;
-      }
+      message_edge_forward<T>(phi + p[e] * 3 * F, rows[i], v + neighbor[e] * 3 * F, unit + e * 3, F,
+                              f0, f1, out_v + center[e] * 3 * F, out_s + center[e] * F);
     }
     e0 += n;
   }
@@ -327,81 +335,48 @@ HERMNET_CLONES void filter_message_forward(const T* phi, const int64_t* p, const
 //     (from Wt = W transposed to [R, 3F, Kp], zero-padded to Kp = whole 64-byte vectors)
 //   gW[rel[e], k, f] += b[e, k] gfl[f]                            (when gW is not null)
 //   partial[e, d] = sum_{f in block} gv[c, d, f] a_r[f]
-// gfl lives in `scratch` (kEdgeGroup rows of 3 (f1 - f0) values) between the passes over a
-// run of edges of one relation, whose gbasis rows then share each Wt load.
+// gfl lives in `scratch` (kEdgeGroup rows of 3F) between the passes over a run of edges of
+// one relation, whose gbasis rows then share each Wt load.
 template <typename T>
 HERMNET_CLONES void filter_message_backward(
     const T* gv, const T* gs, const T* phi, const int64_t* p, const T* basis, int64_t K,
     const int64_t* rel, const T* Wt, int64_t Kp, const T* filt, const T* v, const T* unit,
     const int64_t* center, const int64_t* neighbor, int64_t edges, int64_t F, int64_t f0,
     int64_t f1, T* gphi, T* gbasis, T* gW, T* gv_in, T* partial, T* scratch) {
-  const int64_t width = f1 - f0;
   const T* gs_rows[kEdgeGroup];
   T* gb_rows[kEdgeGroup];
   for (int64_t e0 = 0; e0 < edges;) {
     const int64_t n = same_relation_run(rel, e0, edges);
     for (int64_t i = 0; i < n; ++i) {
       const int64_t e = e0 + i;
-      T* s0b = scratch + i * 3 * width;  // gfl of a_v, a_s, a_r at f: s0b[f - f0], ...
-      T* s1b = s0b + width;
-      T* s2b = s1b + width;
-      gs_rows[i] = s0b;
+      T* gfl = scratch + i * 3 * F;  // this edge's filter gradient, a row of 3F
+      gs_rows[i] = gfl;
       gb_rows[i] = gbasis + e * K;
-      const T* ph = phi + p[e] * 3 * F;
-      const T* fl = filt + e * 3 * F;
-      T* gph = gphi + p[e] * 3 * F;
-      const T* vn = v + neighbor[e] * 3 * F;
-      T* gvn = gv_in + neighbor[e] * 3 * F;
-      const T* g = gv + center[e] * 3 * F;
-      const T* gsc = gs + center[e] * F;
-      const T u0 = unit[e * 3], u1 = unit[e * 3 + 1], u2 = unit[e * 3 + 2];
-      T s0 = 0, s1 = 0, s2 = 0;
-#pragma omp simd reduction(+ : s0, s1, s2)
-      for (int64_t f = f0; f < f1; ++f) {
-        const T g0 = g[f], g1 = g[F + f], g2 = g[2 * F + f];
-        const T gav = g0 * vn[f] + g1 * vn[F + f] + g2 * vn[2 * F + f];
-        const T gar = g0 * u0 + g1 * u1 + g2 * u2;
-        const T gas = gsc[f];
-        const T av = ph[f] * fl[f], ar = ph[2 * F + f] * fl[2 * F + f];
-        gph[f] += gav * fl[f];
-        gph[F + f] += gas * fl[F + f];
-        gph[2 * F + f] += gar * fl[2 * F + f];
-        s0b[f - f0] = gav * ph[f];
-        s1b[f - f0] = gas * ph[F + f];
-        s2b[f - f0] = gar * ph[2 * F + f];
-        gvn[f] += g0 * av;
-        gvn[F + f] += g1 * av;
-        gvn[2 * F + f] += g2 * av;
-        s0 += g0 * ar;
-        s1 += g1 * ar;
-        s2 += g2 * ar;
-      }
-      partial[e * 3] = s0;
-      partial[e * 3 + 1] = s1;
-      partial[e * 3 + 2] = s2;
+      message_edge_backward<T, false>(gv + center[e] * 3 * F, gs + center[e] * F,
+                                      phi + p[e] * 3 * F, filt + e * 3 * F, v + neighbor[e] * 3 * F,
+                                      unit + e * 3, F, f0, f1, gphi + p[e] * 3 * F, gfl,
+                                      gv_in + neighbor[e] * 3 * F, partial + e * 3);
     }
     const T* wt = Wt + rel[e0] * 3 * F * Kp;
     if (n == kEdgeGroup) {
-      basis_grad_rows<T, kEdgeGroup, 1>(gs_rows, width, wt, F, f0, K, Kp, gb_rows);
+      basis_grad_rows<T, kEdgeGroup, 1>(gs_rows, f0, f1, wt, F, K, Kp, gb_rows);
     } else {
       for (int64_t i = 0; i < n; ++i)
-        basis_grad_rows<T, 1, 4>(gs_rows + i, width, wt, F, f0, K, Kp, gb_rows + i);
+        basis_grad_rows<T, 1, 4>(gs_rows + i, f0, f1, wt, F, K, Kp, gb_rows + i);
     }
     if (gW != nullptr) {
       T* gw = gW + rel[e0] * K * 3 * F;
       for (int64_t i = 0; i < n; ++i) {
         const T* b = basis + (e0 + i) * K;
-        const T* s0b = gs_rows[i];
-        const T* s1b = s0b + width;
-        const T* s2b = s1b + width;
+        const T* gfl = gs_rows[i];
         for (int64_t k = 0; k < K; ++k) {
           const T bk = b[k];
           T* gwk = gw + k * 3 * F;
 #pragma omp simd
           for (int64_t f = f0; f < f1; ++f) {
-            gwk[f] += bk * s0b[f - f0];
-            gwk[F + f] += bk * s1b[f - f0];
-            gwk[2 * F + f] += bk * s2b[f - f0];
+            gwk[f] += bk * gfl[f];
+            gwk[F + f] += bk * gfl[F + f];
+            gwk[2 * F + f] += bk * gfl[2 * F + f];
           }
         }
       }

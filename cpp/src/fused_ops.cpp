@@ -353,7 +353,7 @@ variable_list filter_message_grad_kernel(const Tensor& gv, const Tensor& gs, con
   AT_DISPATCH_FLOATING_TYPES(v.scalar_type(), "filter_message_backward", [&] {
     scalar_t* gw = weight_grad ? gW.data_ptr<scalar_t>() : nullptr;
     over_blocks(F, blocks, [&](int64_t b, int64_t f0, int64_t f1) {
-      std::vector<scalar_t> scratch(kernels::kEdgeGroup * 3 * (f1 - f0));
+      std::vector<scalar_t> scratch(kernels::kEdgeGroup * 3 * F);
       kernels::filter_message_backward<scalar_t>(
           gv.data_ptr<scalar_t>(), gs.data_ptr<scalar_t>(), phi.data_ptr<scalar_t>(),
           p.data_ptr<int64_t>(), basis.data_ptr<scalar_t>(), K, rel.data_ptr<int64_t>(),
