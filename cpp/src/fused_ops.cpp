@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "edge_kernels.hpp"
+#include "filter_kernels.hpp"
 
 namespace hermnet {
 
