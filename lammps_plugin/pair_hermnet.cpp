@@ -222,7 +222,7 @@ void PairHermNet::settings(int narg, char** arg) {
       if (s.chunk_edges < 0 || (value != "off" && s.chunk_edges == 0)) {
         error->all(FLERR,
                    "pair_style hermnet: chunk must be a positive number of edges per chunk (for "
-                   "example 20000 on a CPU, 1000000 on a GPU) or off, not '{}'",
+                   "example 200000 on a CPU, 1000000 on a GPU) or off, not '{}'",
                    value);
       }
     } else if (key == "check") {

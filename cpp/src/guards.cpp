@@ -83,7 +83,7 @@ void rethrow_as_error(const Metadata& m, const std::string& device, const Inputs
                             " local) and " + std::to_string(in.n_edges) + " edges";
   const std::string advice =
       "; this needs roughly " + gib(estimate_bytes(m, m.dtype, in.n_edges)) +
-      ". Use chunked evaluation (`pair_style hermnet ... chunk 1000000` on a GPU, 20000 on a CPU; "
+      ". Use chunked evaluation (`pair_style hermnet ... chunk 1000000` on a GPU, 200000 on a CPU; "
       "Model::set_chunk_edges), "
       "more ranks or GPUs (fewer atoms each), a float32 model, or a smaller system";
   try {
