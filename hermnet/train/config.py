@@ -25,6 +25,7 @@ from hermnet.model.config import ModelConfig
 
 OPTIMIZERS = ("adam", "adamw")
 SCHEDULERS = ("cosine", "plateau", "none")
+BEST_METRICS = ("force_mae", "energy_mae", "stress_mae", "loss")
 SECTIONS = ("model", "data", "training", "output")
 
 
@@ -87,6 +88,10 @@ class TrainingConfig:
     force_weight: float = 10.0
     stress_weight: float = 0.0
     ema_decay: float = 0.99  # 0 disables the moving average of weights
+    # Validation metric that picks best.pt and drives the plateau schedule: force_mae,
+    # energy_mae, stress_mae or loss (the weighted sum the training minimises). Default:
+    # force_mae, or energy_mae when forces are not trained.
+    best_metric: str | None = None
     grad_clip: float | None = 10.0  # max gradient norm; null or 0 disables
     seed: int = 0
     device: str = "cpu"  # cpu | cuda | cuda:N | auto
@@ -129,6 +134,15 @@ class TrainingConfig:
         positive("grad_clip", strict=False)
         choose("optimizer", OPTIMIZERS)
         choose("scheduler", SCHEDULERS)
+        if self.best_metric is not None:
+            choose("best_metric", BEST_METRICS)
+            weight = {"force_mae": "force", "energy_mae": "energy", "stress_mae": "stress"}
+            term = weight.get(self.best_metric)
+            if term is not None and getattr(self, f"{term}_weight") == 0:
+                raise ConfigError(
+                    f"training.best_metric is {self.best_metric!r} but {term}_weight is 0: "
+                    f"that error is not trained; choose a trained quantity or 'loss'"
+                )
         if self.energy_weight + self.force_weight + self.stress_weight == 0:
             raise ConfigError(
                 "training: energy_weight, force_weight and stress_weight are all zero; "

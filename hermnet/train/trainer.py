@@ -1,8 +1,9 @@
 """The training loop: `train(config_path_or_TrainConfig, resume=False)`.
 
-One run folder holds best.pt (lowest validation force MAE, EMA weights), last.pt (written
-at every epoch end, every `checkpoint_every` steps and when `max_time_minutes` runs out),
-metrics.csv, train.log, config.yaml and, at the end, parity plots and a learning curve.
+One run folder holds best.pt (lowest validation force MAE, or training.best_metric; EMA
+weights), last.pt (written at every epoch end, every `checkpoint_every` steps and when
+`max_time_minutes` runs out), metrics.csv, train.log, config.yaml and, at the end, parity
+plots and a learning curve.
 `resume=True` continues from last.pt exactly: weights, optimizer, schedule, EMA, epoch
 and step counters and every random-number generator are restored, and the sample order
 is a function of (seed, epoch), so a killed and resumed run ends with the weights of an
@@ -116,9 +117,10 @@ class _Trainer:
         self.weights = LossWeights(
             self.opts.energy_weight, self.opts.force_weight, self.opts.stress_weight
         )
-        # best.pt and the plateau schedule follow the validation force MAE, or the energy
-        # MAE when forces are not trained.
-        self.best_name = "force_mae" if self.opts.force_weight > 0 else "energy_mae"
+        # best.pt and the plateau schedule follow training.best_metric: by default the
+        # validation force MAE, or the energy MAE when forces are not trained.
+        default = "force_mae" if self.opts.force_weight > 0 else "energy_mae"
+        self.best_name = self.opts.best_metric or default
         self.checkpoint = self._check_output(resume)  # before anything is written
         self.data: TrainingData = load_training_data(cfg, self.dtype)
         self._build()

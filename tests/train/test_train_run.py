@@ -181,7 +181,11 @@ def test_stress_training_without_ema(ethanol_file, tmp_path):
         "max_validation": 4,
     }
     raw["training"].update(
-        stress_weight=100.0, ema_decay=0.0, optimizer="adamw", scheduler="plateau"
+        stress_weight=100.0,
+        ema_decay=0.0,
+        optimizer="adamw",
+        scheduler="plateau",
+        best_metric="loss",  # energy, forces and stress together pick best.pt
     )
     config = write_config(tmp_path, raw)
     result = train(config)
@@ -189,4 +193,7 @@ def test_stress_training_without_ema(ethanol_file, tmp_path):
     with (tmp_path / "run" / "metrics.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert all(float(r["train_stress_rmse"]) > 0 and float(r["val_stress_mae"]) > 0 for r in rows)
-    assert load_checkpoint(tmp_path / "run" / "best.pt")["ema_state"] is None
+    best = load_checkpoint(tmp_path / "run" / "best.pt")
+    assert best["ema_state"] is None
+    assert best["best_metric_name"] == "validation loss"
+    assert best["best_metric"] == pytest.approx(min(float(r["val_loss"]) for r in rows))
