@@ -10,6 +10,7 @@ Steps (CPU sizes; --device cuda scales the alloy to a million atoms):
   core_scaling   cost per atom-step and memory per atom vs size, whole graph vs chunked
   roofline       matmul FLOPs of the model vs the device's measured matmul rate
   profile        time by op kind (matrix products, gathers/scatters, elementwise)
+  filter_op      the fused radial filter against the batched product it replaced (CPU)
   cpp_vs_python  the C++ core vs the Python (TorchScript and eager) module, same graph
   lammps_vs_core pair_style hermnet (1 and 2 MPI ranks) vs the C++ core, same model
   ghost_modes    ghost exchange vs the deep ghost shell, 1 to 4 ranks (CPU only)
@@ -66,6 +67,10 @@ def steps(device: str, quick: bool, tag: str) -> list[tuple[str, list[str], str]
     ]
     if not gpu:
         plan.insert(5, ("ghost_modes", ["lammps_ghost_modes.py", *ghost], ""))
+        # The fused filter runs on CPUs only (GPUs keep the batched product).
+        filter_op = ["filter_op.py", *(["--repeat", "3", "--reps", "1"] if quick else [])]
+        filter_op += ["--tag", tag] if tag else []
+        plan.insert(3, ("filter_op", filter_op, f"filter_op{suffix}.json"))
     return plan
 
 
