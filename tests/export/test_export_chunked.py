@@ -34,10 +34,12 @@ def assert_same(got, expected, tol=1e-10):
         assert err < tol, f"{key}: {err:.3g}"
 
 
+# Unfused files run the operator chains (what GPUs run) inside each chunk.
+@pytest.mark.parametrize("fused", [True, False])
 @pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("chunk_edges", [1, 37, 200])
-def test_chunked_equals_whole_graph_periodic(tmp_path, variant, chunk_edges):
-    export_tiny(variant, tmp_path / "m.pt")
+def test_chunked_equals_whole_graph_periodic(tmp_path, variant, chunk_edges, fused):
+    export_tiny(variant, tmp_path / "m.pt", fused=fused)
     core = load_core(tmp_path / "m.pt").core
     atoms = STRUCTURES["alloy"]()
     types, edge_index, edge_shift = graph(atoms, core.cutoff)
@@ -75,9 +77,10 @@ def test_chunked_with_explicit_ghosts(tmp_path, variant):
     assert_same(chunked, whole)
 
 
+@pytest.mark.parametrize("fused", [True, False])
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_chunked_with_exchange(tmp_path, variant):
-    export_tiny(variant, tmp_path / "m.pt")
+def test_chunked_with_exchange(tmp_path, variant, fused):
+    export_tiny(variant, tmp_path / "m.pt", fused=fused)
     model = load_exported(tmp_path / "m.pt")
     core = load_core(tmp_path / "m.pt").core
     domain = ghost_domain(STRUCTURES["alloy"](), model.cutoff)
