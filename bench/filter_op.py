@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import platform
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +24,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bench.alloy import ELEMENTS, cocrfeni  # noqa: E402
+from bench.cpp_vs_python import timed  # noqa: E402
 from bench.results_io import write_json  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -82,13 +82,7 @@ def time_path(path, x, reps: int) -> list[float]:
         out = path(x)
         torch.autograd.grad(out, wrt, (torch.ones_like(out[0]), torch.ones_like(out[1])))
 
-    step()
-    times = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return times
+    return timed(step, reps, warmup=1)["samples"]
 
 
 def main() -> None:
