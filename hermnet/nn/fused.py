@@ -38,9 +38,10 @@ class FusedHermConv(HermConv):
     def radial_message(
         self, phi: torch.Tensor, v: torch.Tensor, geo: EdgeGeometry, idx: RelationIndex
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        # One instance per edge on a CPU: the filter is computed inside the edge loop and
-        # never stored as an [edges, 3F] block (GPUs keep the batched product: one large
-        # matrix product per layer is what they do best).
+        # One instance per edge on a CPU: the filter is computed inside the edge loop, its
+        # sums in registers and each weight load shared by a center's edges, instead of a
+        # batched product with a 31-wide inner dimension (GPUs keep the batched product: one
+        # large matrix product per layer is what they do best).
         if self.per_edge > 1 or not phi.is_cpu:
             return self.radial_message_chain(phi, v, geo, idx)
         relation = torch.div(idx.inst_flat, max(idx.inst_capacity, 1), rounding_mode="floor")
