@@ -7,6 +7,8 @@
         --scheduler cosine --tag long                 # cosine decaying over the 110 minutes
     python bench/accuracy/run.py rmd17 --molecule ethanol --set training.weight_decay=0.01 \
         --set training.optimizer=adamw --tag wd          # any config entry, for experiments
+    python bench/accuracy/run.py mlearn --element Si --init-from mlearn_Si \
+        --set training.energy_weight=1000 --tag phase2   # a second phase from mlearn_Si
     python bench/accuracy/run.py table                                   # docs/results.md
 
 Each run trains with the benchmark's config (bench/accuracy/configs/, placeholders filled
@@ -100,6 +102,14 @@ def configure(args) -> tuple[str, dict]:
         raw["training"]["epochs"] = args.epochs
     if args.scheduler:
         raw["training"]["scheduler"] = args.scheduler
+    if args.init_from:
+        start = ROOT / "runs" / "accuracy" / args.init_from / "best.pt"
+        if not start.is_file():
+            raise SystemExit(
+                f"--init-from {args.init_from}: {start} does not exist; run that line first "
+                f"(its command is in bench/results/accuracy/{args.init_from}.json)"
+            )
+        raw["training"]["init_from"] = str(start.relative_to(ROOT))
     for override in getattr(args, "set", None) or []:
         apply_override(raw, override)
     if raw["training"].get("scheduler", "cosine") == "cosine":
@@ -158,6 +168,7 @@ def run_benchmark(args) -> dict:
         "command": "python bench/accuracy/run.py " + " ".join(sys.argv[1:]),
         "hardware": hardware(),
         "training_minutes": train_s / 60,
+        "init_from": args.init_from,  # a second phase: this run's minutes come on top of it
         "epochs": result.epochs_completed,
         "best_epoch": result.best_epoch,
         "finished": result.finished,
@@ -195,6 +206,12 @@ def main() -> None:
         p.add_argument("--tag", help="suffix of the run's name")
         p.add_argument("--epochs", type=int, help="epochs (default: the config's)")
         p.add_argument("--scheduler", choices=["cosine", "plateau", "none"])
+        p.add_argument(
+            "--init-from",
+            metavar="RUN",
+            help="start from the best weights of another run of this benchmark (its name, "
+            "e.g. mlearn_Si): a second phase with other settings",
+        )
         p.add_argument(
             "--set",
             action="append",

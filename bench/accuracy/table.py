@@ -33,9 +33,12 @@ def rows(results: Path) -> list[str]:
             energy = f"{fmt(t['energy_per_atom_mae_meV'])} meV/atom"
         stress = f"{fmt(t['stress_mae_GPa'], 3)} GPa" if "stress_mae_GPa" in t else ""
         hw = r["hardware"].get("gpu") or f"CPU ({r['hardware']['cpu_count']} cores)"
+        time = f"{r['training_minutes']:.0f} min, {r['epochs']} epochs"
+        if r.get("init_from"):
+            time += f" after {r['init_from']}"
         lines.append(
             f"| {r['name']} | {model} | {energy} | {fmt(t['forces_mae_meV_A'])} meV/Å | "
-            f"{stress} | {r['training_minutes']:.0f} min, {r['epochs']} epochs | {hw} | "
+            f"{stress} | {time} | {hw} | "
             f"`{r['command']}` |"
         )
         for snap in r.get("snap", []):

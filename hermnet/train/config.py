@@ -92,6 +92,10 @@ class TrainingConfig:
     # energy_mae, stress_mae or loss (the weighted sum the training minimises). Default:
     # force_mae, or energy_mae when forces are not trained.
     best_metric: str | None = None
+    # Start from the weights of another run's checkpoint (EMA weights when it has them)
+    # with a fresh optimizer and schedule: fine-tuning on new data, or a second phase with
+    # other loss weights. The energy reference (per-element shifts, scale) comes with them.
+    init_from: str | None = None
     grad_clip: float | None = 10.0  # max gradient norm; null or 0 disables
     seed: int = 0
     device: str = "cpu"  # cpu | cuda | cuda:N | auto
@@ -210,6 +214,13 @@ class TrainConfig:
             paths = getattr(data, key)
             if paths is not None:
                 setattr(data, key, [_resolve(p, base_dir) for p in paths])
+        if sections["training"].init_from is not None:
+            init = sections["training"].init_from
+            if not isinstance(init, str) or not init.strip():
+                raise ConfigError(
+                    f"training.init_from{where} must be the path of a checkpoint, got {init!r}"
+                )
+            sections["training"].init_from = _resolve(init, base_dir)
         output = raw.get("output")
         if output is None:
             stem = Path(source).stem if source else "hermnet"

@@ -140,21 +140,27 @@ class _Trainer:
                 f"cannot resume: {last} does not exist (start the run without --resume)"
             )
         payload = load_checkpoint(last)
+        self._check_same_model(payload, f"cannot resume {last}", "start a new output folder")
+        return payload
+
+    def _check_same_model(self, payload: dict, what: str, alternative: str) -> None:
         saved, current = payload["model_config"], self.cfg.model.to_dict()
         changed = sorted(key for key in current if saved.get(key) != current[key])
         if changed:
             raise ConfigError(
-                f"cannot resume {last}: the model section differs from the checkpoint in "
+                f"{what}: the model section differs from the checkpoint in "
                 f"{changed} (checkpoint: {[saved.get(k) for k in changed]}); restore those "
-                "values or start a new output folder"
+                f"values or {alternative}"
             )
-        return payload
 
     def _build(self) -> None:
         opts, ctx = self.opts, self.ctx
         seed_everything(opts.seed)
         self.potential: HermNetPotential = build_model(self.cfg.model)
-        if self.checkpoint is None:
+        self.init_note = ""
+        if self.checkpoint is None and opts.init_from:
+            self._load_initial_weights(opts.init_from)
+        elif self.checkpoint is None:
             self._set_energy_reference()
         self.potential.to(self.device)
         ctx.broadcast_parameters(self.potential)
@@ -218,6 +224,20 @@ class _Trainer:
         scale = force_rms(structures)
         mean_energy = sum(s.energy for s in structures) / len(structures)
         self.potential.model.set_energy_reference(shift=shift, scale=scale, mean_energy=mean_energy)
+
+    def _load_initial_weights(self, path: str) -> None:
+        """training.init_from: weights (EMA ones when saved) and energy reference of another
+        run; optimizer, schedule, EMA and best metric start afresh."""
+        payload = load_checkpoint(path)
+        self._check_same_model(
+            payload, f"cannot start from {path}", "drop training.init_from to train from scratch"
+        )
+        ema = payload.get("ema_state")
+        self.potential.load_state_dict(ema if ema is not None else payload["model_state"])
+        self.init_note = (
+            f"starting from the {'EMA ' if ema is not None else ''}weights of {path} "
+            f"(epoch {payload.get('epoch', '?')}); optimizer and schedule start afresh"
+        )
 
     def _eval_loader(self, dataset, shard: bool) -> DataLoader:
         rank, world = (self.ctx.rank, self.ctx.world_size) if shard else (0, 1)
@@ -325,6 +345,8 @@ class _Trainer:
         )
         if getattr(self, "resume_note", ""):
             self.log.message(self.resume_note)
+        if self.init_note and not resumed:
+            self.log.message(self.init_note)
         self.start_time = time.monotonic()
         self.start_step = self.global_step
         finished = True
