@@ -16,7 +16,7 @@ CASES += [("mlearn", {"element": "Si"}), ("mlearn", {"element": "Ge"}), ("water"
 
 def args_for(benchmark, **extra):
     base = dict(variant=None, faithful=False, tag=None, minutes=1.0, device=None)
-    base.update(epochs=None, scheduler=None)
+    base.update(epochs=None, scheduler=None, init_from=None)
     return argparse.Namespace(benchmark=benchmark, **{**base, **extra})
 
 
@@ -78,3 +78,52 @@ def test_cosine_runs_decay_over_the_time_limit():
     _, plateau = configure(args_for("mlearn", element="Si"))
     assert plateau["training"]["scheduler"] == "plateau"
     assert "schedule_minutes" not in plateau["training"]
+
+
+def test_init_from_names_the_other_runs_best_checkpoint(tmp_path, monkeypatch):
+    import bench.accuracy.run as run
+
+    with pytest.raises(SystemExit, match=r"runs/accuracy/nothing/best.pt does not exist"):
+        configure(args_for("mlearn", element="Si", init_from="nothing"))
+    (tmp_path / "runs" / "accuracy" / "mlearn_Si").mkdir(parents=True)
+    (tmp_path / "runs" / "accuracy" / "mlearn_Si" / "best.pt").write_bytes(b"")
+    monkeypatch.setattr(run, "ROOT", tmp_path)
+    _, raw = configure(args_for("mlearn", element="Si", init_from="mlearn_Si", tag="phase2"))
+    assert raw["training"]["init_from"] == "runs/accuracy/mlearn_Si/best.pt"
+    assert raw["output"] == "runs/accuracy/mlearn_Si_phase2"
+
+
+def test_group_errors_split_the_test_set_by_group():
+    import numpy as np
+    from ase.calculators.calculator import Calculator, all_changes
+
+    from bench.accuracy.by_group import group_errors
+    from hermnet.data.structure import Structure
+
+    class Constant(Calculator):  # energy 1 eV per atom, forces 0.1 eV/Å along x
+        implemented_properties = ("energy", "forces")
+
+        def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+            super().calculate(atoms, properties, system_changes)
+            forces = np.zeros((len(atoms), 3))
+            forces[:, 0] = 0.1
+            self.results = {"energy": float(len(atoms)), "forces": forces}
+
+    def structure(n: int, energy: float) -> Structure:
+        positions = np.arange(3 * n, dtype=float).reshape(n, 3) * 2.0
+        return Structure(
+            numbers=np.full(n, 14),
+            positions=positions,
+            cell=np.eye(3) * 20.0,
+            pbc=np.array([True] * 3),
+            energy=energy,
+            forces=np.zeros((n, 3)),
+        )
+
+    structures = [structure(2, 2.0), structure(4, 4.2), structure(3, 2.7)]
+    table = group_errors(Constant(), structures, ["Bulk", "Bulk", "Surface"])
+    assert list(table) == ["Bulk", "Surface"]
+    assert table["Bulk"]["structures"] == 2
+    assert table["Bulk"]["energy_per_atom_mae_meV"] == pytest.approx((0.0 + 50.0) / 2)
+    assert table["Surface"]["energy_per_atom_mae_meV"] == pytest.approx(100.0)
+    assert table["Surface"]["forces_mae_meV_A"] == pytest.approx(100.0 / 3)
