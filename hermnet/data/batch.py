@@ -36,6 +36,7 @@ class Batch:
     stress_mask: torch.Tensor  # (G,) bool, which structures have a stress label
     pbc: torch.Tensor | None = None  # (G, 3) bool
     sources: tuple[str, ...] = field(default=())  # where each structure came from
+    weight: torch.Tensor | None = None  # (G,) float64 loss weights; None: all 1
 
     def to(self, device: torch.device | str, non_blocking: bool = False) -> Batch:
         """A copy with every tensor on `device`."""
@@ -100,7 +101,16 @@ def collate(graphs: Sequence[AtomicGraph]) -> Batch:
         stress_mask=stress_mask,
         pbc=torch.stack([g.pbc for g in graphs]),
         sources=tuple(g.source for g in graphs),
+        weight=_weights(graphs),
     )
+
+
+def _weights(graphs: Sequence[AtomicGraph]) -> torch.Tensor | None:
+    """Per-structure loss weights, or None when all are 1 (the loss skips them)."""
+    values = [g.weight for g in graphs]
+    if all(value == 1.0 for value in values):
+        return None
+    return torch.tensor(values, dtype=torch.float64)
 
 
 def _all_or_none(graphs: Sequence[AtomicGraph], name: str, join) -> torch.Tensor | None:

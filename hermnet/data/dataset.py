@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import torch
 from torch.utils.data import Dataset
@@ -24,13 +24,18 @@ class GraphDataset(Dataset):
         type_mapper: TypeMapper,
         cutoff: float,
         dtype: torch.dtype = torch.float32,
+        config_type_weights: Mapping[str, float] | None = None,
     ) -> None:
         self.structures = list(structures)
         self.type_mapper = type_mapper
         self.cutoff = float(cutoff)
         self.dtype = dtype
+        weights = config_type_weights or {}
         self.graphs = [
-            AtomicGraph.from_structure(s, type_mapper, self.cutoff, dtype) for s in self.structures
+            AtomicGraph.from_structure(
+                s, type_mapper, self.cutoff, dtype, weights.get(s.config_type, 1.0)
+            )
+            for s in self.structures
         ]
 
     def __len__(self) -> int:

@@ -26,6 +26,7 @@ class AtomicGraph:
     forces: torch.Tensor | None = None  # (n, 3) float, eV/Å
     stress: torch.Tensor | None = None  # (3, 3) float, eV/Å^3, ASE sign
     source: str = "<memory>"
+    weight: float = 1.0  # of this structure's terms in the training loss
 
     @property
     def num_atoms(self) -> int:
@@ -42,6 +43,7 @@ class AtomicGraph:
         type_mapper: TypeMapper,
         cutoff: float,
         dtype: torch.dtype = torch.float32,
+        weight: float = 1.0,
     ) -> AtomicGraph:
         """Validate, map elements to types and build the graph (in float64, then cast)."""
         structure.validate()
@@ -69,4 +71,5 @@ class AtomicGraph:
             forces=floats(structure.forces),
             stress=floats(structure.stress),
             source=structure.source,
+            weight=float(weight),
         )

@@ -32,6 +32,9 @@ class Structure:
     forces: np.ndarray | None = None  # (n, 3) eV/Å
     stress: np.ndarray | None = None  # (3, 3) eV/Å^3, ASE sign
     source: str = "<memory>"
+    # Kind of structure ("Surface", "AIMD-NVT", ...): mlearn's group, extxyz info
+    # config_type. data.config_type_weights weights the loss by it.
+    config_type: str | None = None
 
     def __post_init__(self) -> None:
         # Coerce dtypes only; shapes are checked by validate() so the message can name the
@@ -151,6 +154,7 @@ class Structure:
             forces=None if forces is None else np.array(forces, dtype=np.float64),
             stress=None if stress is None else _stress_to_3x3(stress, source),
             source=source,
+            config_type=_config_type(atoms.info.get("config_type")),
         )
 
     def to_atoms(self) -> Atoms:
@@ -165,6 +169,10 @@ class Structure:
         if labels:
             atoms.calc = SinglePointCalculator(atoms, **labels)
         return atoms
+
+
+def _config_type(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def _stress_to_3x3(stress: object, source: str) -> np.ndarray:

@@ -43,6 +43,9 @@ class DataConfig:
     test: list[str] | None = None  # evaluated once with the best model at the end
     max_train: int | None = None  # keep a seeded random subset of this many
     max_validation: int | None = None
+    # Loss weight per kind of structure (mlearn group, extxyz info config_type), e.g.
+    # {Surface: 5.0}: rare kinds that the errors show are underfitted. Others weigh 1.
+    config_type_weights: dict[str, float] | None = None
 
     def validate(self) -> None:
         if not self.train:
@@ -63,6 +66,26 @@ class DataConfig:
             value = getattr(self, key)
             if value is not None and value < 1:
                 raise ConfigError(f"data.{key} must be a positive integer, got {value!r}")
+        weights = self.config_type_weights
+        if weights is not None:
+            example = "e.g. config_type_weights: {Surface: 5.0}"
+            if not isinstance(weights, dict):
+                raise ConfigError(
+                    f"data.config_type_weights must map kinds of structure to weights "
+                    f"({example}), got {weights!r}"
+                )
+            for kind, weight in weights.items():
+                if (
+                    isinstance(weight, bool)
+                    or not isinstance(weight, int | float)
+                    or not weight >= 0
+                    or weight == float("inf")
+                ):
+                    raise ConfigError(
+                        f"data.config_type_weights[{kind!r}] must be a number >= 0, got "
+                        f"{weight!r} ({example})"
+                    )
+            self.config_type_weights = {str(k): float(v) for k, v in weights.items()}
 
 
 @dataclass

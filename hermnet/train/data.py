@@ -34,8 +34,26 @@ def _subset(structures: list[Structure], limit: int | None, seed: int) -> list[S
     return [structures[i] for i in keep]
 
 
-def _dataset(structures: list[Structure], mapper: TypeMapper, cutoff: float, dtype) -> GraphDataset:
-    return GraphDataset(structures, mapper, cutoff, dtype)
+def _dataset(
+    structures: list[Structure], mapper: TypeMapper, cutoff: float, dtype, weights=None
+) -> GraphDataset:
+    return GraphDataset(structures, mapper, cutoff, dtype, weights)
+
+
+def _config_type_weights(weights: dict[str, float] | None, train: list[Structure]):
+    """The configured weights, after checking that each names a kind present in train."""
+    if not weights:
+        return None
+    kinds = {s.config_type for s in train}
+    unknown = sorted(set(weights) - kinds)
+    if unknown:
+        present = sorted(kind for kind in kinds if kind is not None)
+        raise DataError(
+            f"data.config_type_weights names {unknown}, which no training structure has; "
+            f"the training set's kinds are {present or 'none (the files give no config_type)'}"
+            " (mlearn group, extxyz info config_type)"
+        )
+    return weights
 
 
 def _describe(paths: list[str] | None, structures: list[Structure]) -> str:
@@ -63,6 +81,7 @@ def load_training_data(config: TrainConfig, dtype: torch.dtype) -> TrainingData:
     if not validation:
         raise DataError("the validation set is empty; add data or raise validation_fraction")
 
+    weights = _config_type_weights(data.config_type_weights, train)
     present = sorted({int(z) for s in train for z in np.unique(s.numbers)})
     cutoff = config.model.cutoff
     description = (
@@ -72,10 +91,11 @@ def load_training_data(config: TrainConfig, dtype: torch.dtype) -> TrainingData:
         + (f"; test: {_describe(data.test, test)}" if test else "")
         + f"; elements in train: {[chemical_symbols[z] for z in present]}"
         + f"; model elements: {list(mapper.elements)}"
+        + (f"; loss weights by config_type: {weights}" if weights else "")
     )
     return TrainingData(
-        train=_dataset(train, mapper, cutoff, dtype),
-        validation=_dataset(validation, mapper, cutoff, dtype),
+        train=_dataset(train, mapper, cutoff, dtype, weights),
+        validation=_dataset(validation, mapper, cutoff, dtype, weights),
         test=_dataset(test, mapper, cutoff, dtype) if test else None,
         type_mapper=mapper,
         description=description,

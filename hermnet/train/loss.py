@@ -1,8 +1,12 @@
 """Training loss and error metrics.
 
-loss = w_E * mean_g ((E_pred - E_ref) / N_g)^2            per-atom energy error, float64
-     + w_F * mean_{atoms, xyz} (F_pred - F_ref)^2
-     + w_S * mean_{structures with stress, 3x3} (S_pred - S_ref)^2
+loss = w_E * mean_g c_g ((E_pred - E_ref) / N_g)^2        per-atom energy error, float64
+     + w_F * mean_{atoms, xyz} c_g(atom) (F_pred - F_ref)^2
+     + w_S * mean_{structures with stress, 3x3} c_g (S_pred - S_ref)^2
+
+c_g is the structure's weight from data.config_type_weights (1 unless set): a structure of
+weight 3 counts as three copies of it would. The means keep their plain counts, so the
+weights change the balance between structures, not the scale of the loss.
 
 The means may be taken over the whole global batch of a data-parallel step: pass
 `counts` (structures, atoms, structures with stress, summed over all processes) and
@@ -89,17 +93,26 @@ def compute_loss(
     if keys.FORCES in prediction:
         dtype = prediction[keys.FORCES].dtype
     total = torch.zeros((), dtype=dtype, device=batch.positions.device)
+    per_graph = batch.weight  # None when every structure has weight 1
     if weights.energy > 0:
         n = batch.num_atoms.to(torch.float64)
-        error = (prediction[keys.ENERGY].double() - batch.energy.double()) / n
-        total = total + (weights.energy * error.square().sum() / counts.graphs).to(dtype)
+        squared = ((prediction[keys.ENERGY].double() - batch.energy.double()) / n).square()
+        if per_graph is not None:
+            squared = squared * per_graph.to(squared.device)
+        total = total + (weights.energy * squared.sum() / counts.graphs).to(dtype)
     if weights.forces > 0:
-        error = prediction[keys.FORCES] - batch.forces.to(dtype)
-        total = total + weights.forces * error.square().sum() / (3.0 * counts.atoms)
+        squared = (prediction[keys.FORCES] - batch.forces.to(dtype)).square()
+        if per_graph is not None:
+            squared = squared * per_graph.to(squared)[batch.batch].unsqueeze(-1)
+        total = total + weights.forces * squared.sum() / (3.0 * counts.atoms)
     if weights.stress > 0 and counts.stress_graphs > 0 and needs_stress(weights, batch):
-        mask = batch.stress_mask.to(dtype).view(-1, 1, 1)
-        error = (prediction[keys.STRESS] - batch.stress.to(dtype)) * mask
-        total = total + weights.stress * error.square().sum() / (9.0 * counts.stress_graphs)
+        mask = batch.stress_mask.to(dtype)
+        if per_graph is not None:
+            mask = mask * per_graph.to(mask)
+        squared = (prediction[keys.STRESS] - batch.stress.to(dtype)).square()
+        total = total + weights.stress * (squared * mask.view(-1, 1, 1)).sum() / (
+            9.0 * counts.stress_graphs
+        )
     return total
 
 

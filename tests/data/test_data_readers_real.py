@@ -59,6 +59,9 @@ def test_mlearn_si(si_training, si_raw):
     # Diagonal: ASE stress = -virial_stress (kBar, compressive positive) * 0.1 GPa.
     xx_kbar = si_raw[0]["outputs"]["virial_stress"][0]
     assert si_training[0].stress[0, 0] == pytest.approx(-xx_kbar * 0.1 * GPa)
+    # the group is the structure's kind, which data.config_type_weights can weight
+    assert [s.config_type for s in si_training] == [item["group"] for item in si_raw]
+    assert sum(s.config_type == "Surface" for s in si_training) == 12
 
 
 def test_mlearn_stress_sign_from_energy_derivative(elastic):

@@ -62,3 +62,12 @@ def test_ase_round_trip_converts_voigt_stress():
     np.testing.assert_allclose(back.get_stress(), voigt)
     np.testing.assert_allclose(back.get_forces(), forces)
     assert back.get_potential_energy() == -10.8
+
+
+def test_config_type_comes_from_the_atoms_info():
+    from ase import Atoms
+
+    atoms = Atoms("Si2", positions=[[0, 0, 0], [1.2, 1.2, 1.2]], cell=np.eye(3) * 5, pbc=True)
+    assert Structure.from_atoms(atoms, "a.xyz#0").config_type is None
+    atoms.info["config_type"] = "Surface"
+    assert Structure.from_atoms(atoms, "a.xyz#0").config_type == "Surface"

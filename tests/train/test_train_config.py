@@ -155,3 +155,44 @@ def test_resume_without_checkpoint(tmp_path):
     with pytest.raises(CheckpointError, match="last.pt does not exist"):
         train(path, resume=True)
     assert main(["train", str(path), "--resume"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("weights", "words"),
+    [
+        ([5.0], ["config_type_weights must map", "Surface"]),
+        ({"Surface": -1.0}, ["config_type_weights['Surface']", ">= 0"]),
+        ({"Surface": "heavy"}, ["config_type_weights['Surface']", "'heavy'"]),
+    ],
+)
+def test_config_type_weights_are_checked(tmp_path, ethanol_file, weights, words):
+    raw = tiny_config(ethanol_file)
+    raw["data"]["config_type_weights"] = weights
+    with pytest.raises(ConfigError) as info:
+        load_config(write_config(tmp_path, raw))
+    for word in words:
+        assert word in str(info.value)
+
+
+def test_config_type_weights_reach_the_graphs_of_train_and_validation(tmp_path, ethanol_file):
+    """mlearn groups are the kinds; a kind absent from the training set is refused."""
+    from hermnet.data.batch import collate
+    from hermnet.train.data import load_training_data
+
+    shared_si = ethanol_file.parents[1] / "mlearn" / "Si" / "training.json"
+    if not shared_si.is_file():
+        pytest.skip(f"{shared_si} not found")
+    raw = tiny_config(shared_si)
+    raw["model"]["elements"] = ["Si"]
+    raw["data"] = {"train": [str(shared_si)], "config_type_weights": {"Surface": 5, "Elastic": 0}}
+    data = load_training_data(load_config(write_config(tmp_path, raw)), torch.float64)
+    for dataset in (data.train, data.validation):
+        for structure, graph in zip(dataset.structures, dataset.graphs, strict=True):
+            expected = {"Surface": 5.0, "Elastic": 0.0}.get(structure.config_type, 1.0)
+            assert graph.weight == expected, structure.config_type
+    assert "loss weights by config_type" in data.description
+    batch = collate(data.train.graphs[:8])
+    assert batch.weight is None or batch.weight.dtype == torch.float64
+    raw["data"]["config_type_weights"] = {"Surfaces": 5}
+    with pytest.raises(DataError, match=r"\['Surfaces'\].*'AIMD-NVT', 'Elastic', 'Surface'"):
+        load_training_data(load_config(write_config(tmp_path, raw)), torch.float64)

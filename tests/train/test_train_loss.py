@@ -136,3 +136,26 @@ def test_metrics_accumulate_mae_and_rmse():
     assert metrics["loss"] == pytest.approx(2.0)
     empty = MetricAccumulator().compute()
     assert all(math.isnan(v) for v in empty.values())
+
+
+def test_config_type_weights_scale_each_structures_terms():
+    """Weights c_g multiply each structure's squared errors; the means keep plain counts."""
+    batch = make_batch(num_atoms=(3, 2), with_stress=(True, True))
+    pred = make_prediction(batch)
+    w = LossWeights(energy=0.3, forces=2.0, stress=5.0)
+    c = np.array([4.0, 0.5])
+    de = ((pred[keys.ENERGY] - batch.energy) / batch.num_atoms).numpy()
+    df = (pred[keys.FORCES] - batch.forces).double().numpy()
+    ds = (pred[keys.STRESS] - batch.stress).double().numpy()
+    per_atom = np.repeat(c, [3, 2])[:, None]
+    expected = (
+        0.3 * np.mean(c * de**2)
+        + 2.0 * np.mean(per_atom * df**2)
+        + 5.0 * np.mean(c[:, None, None] * ds**2)
+    )
+    plain = float(compute_loss(pred, batch, w))
+    batch.weight = torch.tensor(c)
+    assert float(compute_loss(pred, batch, w)) == pytest.approx(expected, rel=1e-6)
+    assert float(compute_loss(pred, batch, w)) != pytest.approx(plain, rel=1e-3)
+    batch.weight = torch.ones(2, dtype=torch.float64)  # weights of 1 change nothing
+    assert float(compute_loss(pred, batch, w)) == pytest.approx(plain, rel=1e-6)

@@ -115,6 +115,7 @@ def _structure(item: dict, source: str) -> Structure:
         forces=None if forces is None else np.asarray(forces, dtype=np.float64),
         stress=None if stress is None else virial_stress_to_ase(stress, item.get("group")),
         source=source,
+        config_type=item.get("group"),
     )
 
 
