@@ -67,7 +67,7 @@ def main() -> None:
     torch.set_num_threads(1)
     test_file = ROOT / result["config"]["data"]["test"][0]
     structures = read_any(test_file)
-    groups = [item["group"] for item in json.loads(test_file.read_text())]
+    groups = [s.config_type for s in structures]  # the mlearn reader's group
     element = result["config"]["model"]["elements"][0]
     models = {"HermNet": HermNetCalculator(str(checkpoint))}
     models.update({snap_model(element, q): snap_calculator(element, q) for q in (False, True)})

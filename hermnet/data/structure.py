@@ -168,6 +168,8 @@ class Structure:
         labels = {key: value for key, value in labels.items() if value is not None}
         if labels:
             atoms.calc = SinglePointCalculator(atoms, **labels)
+        if self.config_type is not None:
+            atoms.info["config_type"] = self.config_type
         return atoms
 
 

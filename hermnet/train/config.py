@@ -12,6 +12,7 @@ Relative paths (data files and globs, output) are relative to the config file's 
 
 import dataclasses
 import difflib
+import math
 import re
 import types
 import typing
@@ -66,26 +67,12 @@ class DataConfig:
             value = getattr(self, key)
             if value is not None and value < 1:
                 raise ConfigError(f"data.{key} must be a positive integer, got {value!r}")
-        weights = self.config_type_weights
-        if weights is not None:
-            example = "e.g. config_type_weights: {Surface: 5.0}"
-            if not isinstance(weights, dict):
+        for kind, weight in (self.config_type_weights or {}).items():
+            if not 0.0 <= weight < math.inf:  # types were checked on reading
                 raise ConfigError(
-                    f"data.config_type_weights must map kinds of structure to weights "
-                    f"({example}), got {weights!r}"
+                    f"data.config_type_weights[{kind!r}] must be a finite number >= 0, got "
+                    f"{weight!r} (e.g. config_type_weights: {{Surface: 5.0}})"
                 )
-            for kind, weight in weights.items():
-                if (
-                    isinstance(weight, bool)
-                    or not isinstance(weight, int | float)
-                    or not weight >= 0
-                    or weight == float("inf")
-                ):
-                    raise ConfigError(
-                        f"data.config_type_weights[{kind!r}] must be a number >= 0, got "
-                        f"{weight!r} ({example})"
-                    )
-            self.config_type_weights = {str(k): float(v) for k, v in weights.items()}
 
 
 @dataclass
@@ -318,6 +305,18 @@ def _coerce(value: Any, hint: Any, name: str, where: str) -> Any:
         if value is None:
             return None
         return _coerce(value, options[0], name, where)
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(
+                f"{name}{where} must be a mapping such as {{Surface: 5.0}}, got {value!r}"
+            )
+        key_hint, value_hint = typing.get_args(hint)
+        return {
+            _coerce(k, key_hint, f"{name} key", where): _coerce(
+                v, value_hint, f"{name}[{k!r}]", where
+            )
+            for k, v in value.items()
+        }
     if origin is list:
         if isinstance(value, str):  # a single path is a one-element list
             value = [value]

@@ -96,7 +96,8 @@ def load_training_data(config: TrainConfig, dtype: torch.dtype) -> TrainingData:
     return TrainingData(
         train=_dataset(train, mapper, cutoff, dtype, weights),
         validation=_dataset(validation, mapper, cutoff, dtype, weights),
-        test=_dataset(test, mapper, cutoff, dtype) if test else None,
+        # weighted like validation, so that the test loss compares with the validation one
+        test=_dataset(test, mapper, cutoff, dtype, weights) if test else None,
         type_mapper=mapper,
         description=description,
     )

@@ -4,9 +4,10 @@ loss = w_E * mean_g c_g ((E_pred - E_ref) / N_g)^2        per-atom energy error,
      + w_F * mean_{atoms, xyz} c_g(atom) (F_pred - F_ref)^2
      + w_S * mean_{structures with stress, 3x3} c_g (S_pred - S_ref)^2
 
-c_g is the structure's weight from data.config_type_weights (1 unless set): a structure of
-weight 3 counts as three copies of it would. The means keep their plain counts, so the
-weights change the balance between structures, not the scale of the loss.
+c_g is the structure's weight from data.config_type_weights (1 unless set). The means keep
+their plain counts (as MACE's config_type_weights do), so weights shift the balance between
+kinds of structure and, when they are large, also the loss's scale (all weights 5 make the
+loss 5 times larger; Adam's steps barely change, gradient clipping starts earlier).
 
 The means may be taken over the whole global batch of a data-parallel step: pass
 `counts` (structures, atoms, structures with stress, summed over all processes) and

@@ -14,6 +14,7 @@ batch and the gradients are summed with one all-reduce (see hermnet.train.distri
 only rank 0 writes files.
 """
 
+import contextlib
 import json
 import math
 import os
@@ -122,6 +123,10 @@ class _Trainer:
         default = "force_mae" if self.opts.force_weight > 0 else "energy_mae"
         self.best_name = self.opts.best_metric or default
         self.checkpoint = self._check_output(resume)  # before anything is written
+        # training.init_from is read and checked before the data, which may take minutes
+        self.initial = None
+        if self.checkpoint is None and self.opts.init_from:
+            self.initial = self._read_initial(self.opts.init_from)
         self.data: TrainingData = load_training_data(cfg, self.dtype)
         self._build()
 
@@ -145,6 +150,10 @@ class _Trainer:
 
     def _check_same_model(self, payload: dict, what: str, alternative: str) -> None:
         saved, current = payload["model_config"], self.cfg.model.to_dict()
+        # Fields added since the checkpoint was written take their defaults; with a field
+        # since removed, the stored dict is compared as it is.
+        with contextlib.suppress(TypeError, ValueError):
+            saved = ModelConfig(**saved).to_dict()
         changed = sorted(key for key in current if saved.get(key) != current[key])
         if changed:
             raise ConfigError(
@@ -158,8 +167,8 @@ class _Trainer:
         seed_everything(opts.seed)
         self.potential: HermNetPotential = build_model(self.cfg.model)
         self.init_note = ""
-        if self.checkpoint is None and opts.init_from:
-            self._load_initial_weights(opts.init_from)
+        if self.initial is not None:
+            self._load_initial_weights(self.initial)
         elif self.checkpoint is None:
             self._set_energy_reference()
         self.potential.to(self.device)
@@ -225,19 +234,29 @@ class _Trainer:
         mean_energy = sum(s.energy for s in structures) / len(structures)
         self.potential.model.set_energy_reference(shift=shift, scale=scale, mean_energy=mean_energy)
 
-    def _load_initial_weights(self, path: str) -> None:
-        """training.init_from: weights (EMA ones when saved) and energy reference of another
-        run; optimizer, schedule, EMA and best metric start afresh."""
+    def _read_initial(self, path: str) -> dict:
+        if not Path(path).is_file():
+            raise CheckpointError(
+                f"training.init_from: {path} does not exist; give the best.pt or last.pt of "
+                "the run to start from, or drop init_from to train from scratch"
+            )
         payload = load_checkpoint(path)
+        payload["path"] = path
         self._check_same_model(
             payload, f"cannot start from {path}", "drop training.init_from to train from scratch"
         )
+        return payload
+
+    def _load_initial_weights(self, payload: dict) -> None:
+        """training.init_from: weights (EMA ones when saved) and energy reference of another
+        run; optimizer, schedule, EMA and best metric start afresh."""
         ema = payload.get("ema_state")
         self.potential.load_state_dict(ema if ema is not None else payload["model_state"])
         self.init_note = (
-            f"starting from the {'EMA ' if ema is not None else ''}weights of {path} "
+            f"starting from the {'EMA ' if ema is not None else ''}weights of {payload['path']} "
             f"(epoch {payload.get('epoch', '?')}); optimizer and schedule start afresh"
         )
+        self.initial = None  # the payload is not needed any more
 
     def _eval_loader(self, dataset, shard: bool) -> DataLoader:
         rank, world = (self.ctx.rank, self.ctx.world_size) if shard else (0, 1)

@@ -70,4 +70,6 @@ def test_config_type_comes_from_the_atoms_info():
     atoms = Atoms("Si2", positions=[[0, 0, 0], [1.2, 1.2, 1.2]], cell=np.eye(3) * 5, pbc=True)
     assert Structure.from_atoms(atoms, "a.xyz#0").config_type is None
     atoms.info["config_type"] = "Surface"
-    assert Structure.from_atoms(atoms, "a.xyz#0").config_type == "Surface"
+    structure = Structure.from_atoms(atoms, "a.xyz#0")
+    assert structure.config_type == "Surface"
+    assert structure.to_atoms().info["config_type"] == "Surface"  # and back

@@ -58,10 +58,30 @@ def test_a_different_model_is_refused_before_training(first_run, ethanol_file, t
     assert not (tmp_path / "run" / "last.pt").exists()
 
 
-def test_a_missing_checkpoint_names_the_path(ethanol_file, tmp_path):
+def test_a_missing_checkpoint_names_the_key_and_path_before_reading_data(
+    ethanol_file, tmp_path, monkeypatch
+):
+    from hermnet.train import trainer
+
+    def no_data(*args):
+        raise AssertionError("the data were read before init_from was checked")
+
+    monkeypatch.setattr(trainer, "load_training_data", no_data)
     raw = tiny_config(ethanol_file, init_from="nowhere/best.pt")
-    with pytest.raises(CheckpointError, match=r"nowhere/best.pt does not exist"):
+    with pytest.raises(CheckpointError, match=r"training.init_from: .*nowhere/best.pt does not"):
         train(write_config(tmp_path, raw))
+
+
+def test_a_checkpoint_older_than_a_model_field_still_starts(first_run, ethanol_file, tmp_path):
+    """A field added to the model section since (stored config lacks it) takes its default."""
+    from hermnet.model.checkpoint import save_checkpoint
+
+    _, first = first_run
+    payload = load_checkpoint(first / "best.pt")
+    del payload["model_config"]["norm_eps"]
+    save_checkpoint(tmp_path / "old.pt", payload)
+    raw = tiny_config(ethanol_file, epochs=1, init_from=str(tmp_path / "old.pt"))
+    assert train(write_config(tmp_path, raw)).finished
 
 
 def test_the_path_is_relative_to_the_config(ethanol_file, tmp_path):

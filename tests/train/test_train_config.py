@@ -160,8 +160,9 @@ def test_resume_without_checkpoint(tmp_path):
 @pytest.mark.parametrize(
     ("weights", "words"),
     [
-        ([5.0], ["config_type_weights must map", "Surface"]),
+        ([5.0], ["data.config_type_weights", "must be a mapping", "Surface"]),
         ({"Surface": -1.0}, ["config_type_weights['Surface']", ">= 0"]),
+        ({"Surface": float("nan")}, ["config_type_weights['Surface']", ">= 0"]),
         ({"Surface": "heavy"}, ["config_type_weights['Surface']", "'heavy'"]),
     ],
 )
@@ -172,6 +173,15 @@ def test_config_type_weights_are_checked(tmp_path, ethanol_file, weights, words)
         load_config(write_config(tmp_path, raw))
     for word in words:
         assert word in str(info.value)
+
+
+def test_config_type_weights_read_yaml_numbers(tmp_path, ethanol_file):
+    raw = tiny_config(ethanol_file)
+    raw["data"]["config_type_weights"] = {"Surface": "1e3", "Bulk": 2}  # YAML 1.1: 1e3 is a str
+    assert load_config(write_config(tmp_path, raw)).data.config_type_weights == {
+        "Surface": 1000.0,
+        "Bulk": 2.0,
+    }
 
 
 def test_config_type_weights_reach_the_graphs_of_train_and_validation(tmp_path, ethanol_file):
@@ -191,8 +201,11 @@ def test_config_type_weights_reach_the_graphs_of_train_and_validation(tmp_path, 
             expected = {"Surface": 5.0, "Elastic": 0.0}.get(structure.config_type, 1.0)
             assert graph.weight == expected, structure.config_type
     assert "loss weights by config_type" in data.description
-    batch = collate(data.train.graphs[:8])
-    assert batch.weight is None or batch.weight.dtype == torch.float64
+    kinds = [s.config_type for s in data.train.structures]
+    picked = [kinds.index("Surface"), kinds.index("Elastic"), kinds.index("AIMD-NVT")]
+    batch = collate([data.train.graphs[i] for i in picked]).to("cpu")
+    torch.testing.assert_close(batch.weight, torch.tensor([5.0, 0.0, 1.0], dtype=torch.float64))
+    assert collate([data.train.graphs[picked[2]]]).weight is None  # all 1: nothing to weigh
     raw["data"]["config_type_weights"] = {"Surfaces": 5}
     with pytest.raises(DataError, match=r"\['Surfaces'\].*'AIMD-NVT', 'Elastic', 'Surface'"):
         load_training_data(load_config(write_config(tmp_path, raw)), torch.float64)
