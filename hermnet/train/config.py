@@ -224,12 +224,10 @@ class TrainConfig:
             paths = getattr(data, key)
             if paths is not None:
                 setattr(data, key, [_resolve(p, base_dir) for p in paths])
-        if sections["training"].init_from is not None:
-            init = sections["training"].init_from
-            if not isinstance(init, str) or not init.strip():
-                raise ConfigError(
-                    f"training.init_from{where} must be the path of a checkpoint, got {init!r}"
-                )
+        init = sections["training"].init_from  # a str or None: its type was checked on reading
+        if init is not None:
+            if not init.strip():
+                raise ConfigError(f"training.init_from{where} is empty; give a checkpoint's path")
             sections["training"].init_from = _resolve(init, base_dir)
         output = raw.get("output")
         if output is None:

@@ -364,7 +364,7 @@ class _Trainer:
         )
         if getattr(self, "resume_note", ""):
             self.log.message(self.resume_note)
-        if self.init_note and not resumed:
+        if self.init_note:  # only set when a new run starts from init_from
             self.log.message(self.init_note)
         self.start_time = time.monotonic()
         self.start_step = self.global_step
