@@ -7,8 +7,8 @@ reached after equal training time and after equal epochs.
 A/B lines are trained two at a time on a shared machine, so one variant may get fewer
 epochs than the other in the same minutes. The test error alone then hides whether a
 change learns more per epoch but costs more per epoch; both views together show it.
-Reads runs/accuracy/<run>/metrics.csv (not committed: run the lines first). Errors are
-printed in meV (per atom for energies, per Å for forces).
+Reads runs/accuracy/<run>/metrics.csv (not committed: run the lines first). Values are
+printed x1000: meV per atom for energies, meV/Å for forces.
 """
 
 from __future__ import annotations
@@ -37,15 +37,15 @@ def read_curve(path: Path, metric: str) -> list[tuple[int, float, float]]:
 
 
 def best_until(curve: list[tuple[int, float, float]], axis: int, limit: float) -> float | None:
-    """Lowest metric among the points with curve[axis] <= limit; None if the run never got
-    that far (so a short run is not credited with a number it did not reach)."""
-    if not curve or curve[-1][axis] < limit:
+    """Lowest metric among the points of a non-empty curve with curve[axis] <= limit; None
+    if the run never got that far (a short run is not credited with what it did not reach)."""
+    if curve[-1][axis] < limit:
         return None
     return min(point[2] for point in curve if point[axis] <= limit)
 
 
 def table(curves: dict[str, list], axis: int, marks: tuple, unit: str) -> list[str]:
-    marks = [m for m in marks if any(c and c[-1][axis] >= m for c in curves.values())]
+    marks = [m for m in marks if any(c[-1][axis] >= m for c in curves.values())]
     lines = ["| run | " + " | ".join(f"{m} {unit}" for m in marks) + " | end |"]
     lines.append("|---|" + "---|" * (len(marks) + 1))
     for name, curve in curves.items():
