@@ -32,6 +32,9 @@ _SUMS = (
     "abs_s",
     "sq_s",
     "loss",
+    "steps",
+    "grad_norm",
+    "clipped",
 )
 METRIC_NAMES = (
     "loss",
@@ -42,6 +45,9 @@ METRIC_NAMES = (
     "stress_mae",
     "stress_rmse",
 )
+# Optimizer-step statistics, training only: mean gradient norm before clipping and the
+# fraction of steps the clip shortened (a clip that bites on most steps slows training).
+STEP_METRIC_NAMES = ("grad_norm", "clipped")
 
 
 @dataclass(frozen=True)
@@ -155,6 +161,12 @@ class MetricAccumulator:
         if loss is not None:
             self._add("loss", loss.detach().double() * batch.num_graphs)
 
+    def add_step(self, grad_norm: float, max_norm: float) -> None:
+        """One optimizer step's gradient norm (before clipping) and clip threshold."""
+        self._add("steps", 1.0)
+        self._add("grad_norm", grad_norm)
+        self._add("clipped", float(grad_norm > max_norm))
+
     def compute(self) -> dict[str, float]:
         """The metrics; NaN for a quantity that was never seen."""
         values = dict(zip(_SUMS, self.sums.tolist(), strict=True))
@@ -163,10 +175,18 @@ class MetricAccumulator:
             count = values[f"count_{short}"]
             out[f"{name}_mae"] = values[f"abs_{short}"] / count if count else float("nan")
             out[f"{name}_rmse"] = (values[f"sq_{short}"] / count) ** 0.5 if count else float("nan")
+        # Summed over processes the steps count once per process, as do the norms (equal
+        # on every process after the gradient all-reduce): the ratios stay right.
+        steps = values["steps"]
+        for name in STEP_METRIC_NAMES:
+            out[name] = values[name] / steps if steps else float("nan")
         return out
 
     def state_dict(self) -> dict:
         return {"sums": self.sums.cpu().clone()}
 
     def load_state_dict(self, state: dict) -> None:
-        self.sums.copy_(state["sums"])
+        # Checkpoints from before the step statistics hold fewer sums: those start at zero.
+        sums = state["sums"]
+        self.sums.zero_()
+        self.sums[: sums.numel()].copy_(sums)

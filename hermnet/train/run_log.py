@@ -8,13 +8,14 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from hermnet.train.loss import METRIC_NAMES
+from hermnet.train.loss import METRIC_NAMES, STEP_METRIC_NAMES
 
 CSV_COLUMNS = (
     ["epoch", "lr"]
     + [f"train_{name}" for name in METRIC_NAMES]
     + [f"val_{name}" for name in METRIC_NAMES]
     + ["time", "elapsed"]
+    + [f"train_{name}" for name in STEP_METRIC_NAMES]
 )
 
 
@@ -75,8 +76,9 @@ class RunLog:
             "time": f"{seconds:.3f}",
             "elapsed": f"{elapsed:.3f}",
         }
+        names = {"train": METRIC_NAMES + STEP_METRIC_NAMES, "val": METRIC_NAMES}
         for prefix, values in (("train", train), ("val", val)):
-            for name in METRIC_NAMES:
+            for name in names[prefix]:
                 value = values.get(name, math.nan)
                 row[f"{prefix}_{name}"] = "" if math.isnan(value) else f"{value:.8e}"
         with self.csv_path.open("a", newline="") as handle:

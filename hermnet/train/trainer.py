@@ -494,6 +494,7 @@ class _Trainer:
                 self._maybe_dump_gradients()
                 max_norm = opts.grad_clip if opts.grad_clip else math.inf
                 grad_norm = torch.nn.utils.clip_grad_norm_(self.parameters, max_norm)
+                metrics.add_step(float(grad_norm), max_norm)
                 if not (math.isfinite(loss_value) and torch.isfinite(grad_norm)):
                     raise TrainingError(
                         f"the loss became {loss_value} (gradient norm {float(grad_norm)}) at "
@@ -628,8 +629,10 @@ def _summary(epoch: int, epochs: int, lr: float, train: dict, val: dict, seconds
     def milli(value: float) -> str:
         return f"{1000 * value:.2f}" if math.isfinite(value) else "-"
 
+    clipped = train.get("clipped", 0.0)
+    clip_note = f" ({100 * clipped:.0f} % of steps clipped)" if clipped > 0 else ""
     return (
-        f"epoch {epoch}/{epochs} lr {lr:.2e} | train loss {train['loss']:.4g} "
+        f"epoch {epoch}/{epochs} lr {lr:.2e} | train loss {train['loss']:.4g}{clip_note} "
         f"E {milli(train['energy_mae'])} meV/atom F {milli(train['force_mae'])} meV/Å | "
         f"val E MAE {milli(val['energy_mae'])} meV/atom F MAE {milli(val['force_mae'])} meV/Å "
         f"(RMSE {milli(val['force_rmse'])}) | {seconds:.1f}s"

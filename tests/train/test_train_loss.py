@@ -138,6 +138,26 @@ def test_metrics_accumulate_mae_and_rmse():
     assert all(math.isnan(v) for v in empty.values())
 
 
+def test_step_statistics_mean_norm_and_clipped_fraction():
+    acc = MetricAccumulator()
+    for norm in (1.0, 4.0, 12.0, 20.0):
+        acc.add_step(norm, max_norm=10.0)
+    metrics = acc.compute()
+    assert metrics["grad_norm"] == pytest.approx(9.25)
+    assert metrics["clipped"] == pytest.approx(0.5)
+
+
+def test_partial_sums_from_before_the_step_statistics_still_load():
+    """A mid-epoch checkpoint written before grad_norm/clipped existed has fewer sums."""
+    acc = MetricAccumulator()
+    acc.update(make_prediction(make_batch()), make_batch(), torch.tensor(1.0))
+    old = {"sums": acc.state_dict()["sums"][:10]}
+    restored = MetricAccumulator()
+    restored.load_state_dict(old)
+    assert restored.compute()["force_mae"] == pytest.approx(acc.compute()["force_mae"])
+    assert math.isnan(restored.compute()["grad_norm"])
+
+
 def test_config_type_weights_scale_each_structures_terms():
     """Weights c_g multiply each structure's squared errors; the means keep plain counts."""
     batch = make_batch(num_atoms=(3, 2), with_stress=(True, True))

@@ -61,6 +61,8 @@ def test_short_training_run(make_config, tmp_path):
     assert [int(r["epoch"]) for r in rows] == [1, 2, 3, 4]
     assert all(float(r["val_force_mae"]) > 0 and float(r["time"]) > 0 for r in rows)
     assert float(rows[-1]["val_force_mae"]) < float(rows[0]["val_force_mae"])
+    assert all(float(r["train_grad_norm"]) > 0 for r in rows)
+    assert all(0.0 <= float(r["train_clipped"]) <= 1.0 for r in rows)
 
     last = load_checkpoint(out / "last.pt")
     for key in ("model_config", "model_state", "ema_state", "optimizer", "scheduler", "rng"):
