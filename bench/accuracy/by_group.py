@@ -2,13 +2,14 @@
 to the SNAP potentials on the same structures: where the test MAE comes from.
 
     python bench/accuracy/by_group.py mlearn_Si_rb8      # needs runs/accuracy/<run>/best.pt
-    python bench/accuracy/by_group.py mlearn_Si_rb8 --split training --hot 0.3
+    python bench/accuracy/by_group.py mlearn_Si_rb8 --split training --high-energy 0.3
 
 Writes bench/results/accuracy/by_group/<run>[_training].json and prints a markdown table.
 The test set has few structures per group (Si: 2 surfaces), so read a group's number as a
-hint; `--split training` shows how well each group is fitted at all. `--hot E` splits every
-group into structures within E eV/atom of the file's lowest energy per atom and the rest
-(in mlearn the AIMD and vacancy groups hold both solid and hot, liquid-like cells).
+hint; `--split training` shows how well each group is fitted at all. `--high-energy E`
+splits every group into structures within E eV/atom of the file's lowest energy per atom
+and the rest (in mlearn the AIMD and vacancy groups hold both solid and hot, liquid-like
+cells, 0.6 to 0.8 eV/atom above the solid).
 """
 
 from __future__ import annotations
@@ -50,16 +51,16 @@ def group_errors(calc, structures, groups: list[str]) -> dict[str, dict]:
     }
 
 
-def group_labels(structures, hot: float | None) -> list[str]:
-    """Each structure's mlearn group, with " (hot)" appended when `hot` is given and its
-    energy per atom is more than `hot` eV above the lowest of the file."""
+def group_labels(structures, high_energy: float | None) -> list[str]:
+    """Each structure's mlearn group, with " (high E)" appended when `high_energy` is given
+    and its energy per atom is more than `high_energy` eV above the lowest of the file."""
     labels = [s.config_type for s in structures]
-    if hot is None:
+    if high_energy is None:
         return labels
     per_atom = [s.energy / len(s.numbers) for s in structures]
     floor = min(per_atom)
     return [
-        f"{label} (hot)" if e > floor + hot else label
+        f"{label} (high E)" if e > floor + high_energy else label
         for label, e in zip(labels, per_atom, strict=True)
     ]
 
@@ -68,7 +69,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", help="name of an mlearn run, e.g. mlearn_Si_rb8")
     parser.add_argument("--split", choices=("test", "training"), default="test")
-    parser.add_argument("--hot", type=float, help="eV/atom above the lowest: see above")
+    parser.add_argument("--high-energy", type=float, help="eV/atom above the lowest: see above")
     args = parser.parse_args()
     checkpoint = ROOT / "runs" / "accuracy" / args.run / "best.pt"
     summary = RESULTS / f"{args.run}.json"
@@ -87,7 +88,7 @@ def main() -> None:
     torch.set_num_threads(1)
     data = result["config"]["data"]
     structures = read_any(ROOT / data["test" if args.split == "test" else "train"][0])
-    groups = group_labels(structures, args.hot)
+    groups = group_labels(structures, args.high_energy)
     element = result["config"]["model"]["elements"][0]
     models = {"HermNet": HermNetCalculator(str(checkpoint))}
     models.update({snap_model(element, q): snap_calculator(element, q) for q in (False, True)})
@@ -95,7 +96,12 @@ def main() -> None:
     suffix = "" if args.split == "test" else f"_{args.split}"
     write_json(
         RESULTS / "by_group" / f"{args.run}{suffix}.json",
-        {"run": args.run, "split": args.split, "hot_eV_per_atom": args.hot, "groups": table},
+        {
+            "run": args.run,
+            "split": args.split,
+            "high_energy_eV_per_atom": args.high_energy,
+            "groups": table,
+        },
     )
 
     print("| group | structures | " + " | ".join(f"{m} E, F" for m in table) + " |")

@@ -1,4 +1,4 @@
-"""bench/accuracy/by_group.py: the labels that split mlearn groups into solid and hot cells."""
+"""bench/accuracy/by_group.py: the labels that set high-energy cells of a group apart."""
 
 from types import SimpleNamespace
 
@@ -14,7 +14,7 @@ def test_labels_are_the_groups_without_a_threshold():
     assert group_labels(data, None) == ["Vacancy", "Surface"]
 
 
-def test_hot_cells_are_those_above_the_lowest_energy_per_atom_by_more_than_the_threshold():
+def test_high_energy_cells_are_those_above_the_lowest_energy_per_atom_by_more_than_the_threshold():
     data = [
         structure("AIMD-NVT", -10.8),  # -5.4 eV/atom: the floor
         structure("AIMD-NVT", -9.4),  # -4.7: 0.7 above
@@ -22,4 +22,4 @@ def test_hot_cells_are_those_above_the_lowest_energy_per_atom_by_more_than_the_t
         structure("Vacancy", -14.1, atoms=3),  # -4.7
     ]
     labels = group_labels(data, 0.3)
-    assert labels == ["AIMD-NVT", "AIMD-NVT (hot)", "Vacancy", "Vacancy (hot)"]
+    assert labels == ["AIMD-NVT", "AIMD-NVT (high E)", "Vacancy", "Vacancy (high E)"]
