@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import platform
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -165,7 +166,8 @@ def run_benchmark(args) -> dict:
     out = {
         "name": name,
         "benchmark": args.benchmark,
-        "command": "python bench/accuracy/run.py " + " ".join(sys.argv[1:]),
+        # Quoted so that it pastes into a shell ({Surface: 5} has a space).
+        "command": shlex.join(["python", "bench/accuracy/run.py", *sys.argv[1:]]),
         "hardware": hardware(),
         "training_minutes": train_s / 60,
         "init_from": args.init_from,  # a second phase: this run's minutes come on top of it
@@ -189,7 +191,7 @@ def run_benchmark(args) -> dict:
     return out
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="benchmark", required=True)
     runs = []
@@ -219,7 +221,11 @@ def main() -> None:
             help="override one config entry (repeatable), e.g. training.weight_decay=0.01",
         )
     sub.add_parser("table", help="rebuild the table in docs/results.md")
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = build_parser().parse_args()
     if args.benchmark == "table":
         from bench.accuracy.table import write_table
 

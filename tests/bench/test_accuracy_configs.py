@@ -75,8 +75,9 @@ def test_cosine_runs_decay_over_the_time_limit():
     assert raw["training"]["schedule_minutes"] == raw["training"]["max_time_minutes"] == 1.0
     _, default = configure(args_for("rmd17", molecule="ethanol"))
     assert default["training"]["scheduler"] == "cosine"  # the shipped rMD17 default
-    _, plateau = configure(args_for("mlearn", element="Si"))
-    assert plateau["training"]["scheduler"] == "plateau"
+    _, mlearn = configure(args_for("mlearn", element="Si"))
+    assert mlearn["training"]["scheduler"] == "cosine"  # the shipped mlearn default too
+    _, plateau = configure(args_for("mlearn", element="Si", scheduler="plateau"))
     assert "schedule_minutes" not in plateau["training"]
 
 
