@@ -9,7 +9,7 @@ The test set has few structures per group (Si: 2 surfaces), so read a group's nu
 hint; `--split training` shows how well each group is fitted at all. `--high-energy E`
 splits every group into structures within E eV/atom of the file's lowest energy per atom
 and the rest (in mlearn the AIMD and vacancy groups hold both solid and hot, liquid-like
-cells, 0.6 to 0.8 eV/atom above the solid).
+cells, 0.65 to 0.86 eV/atom above the lowest in Si).
 """
 
 from __future__ import annotations

@@ -630,7 +630,7 @@ def _summary(epoch: int, epochs: int, lr: float, train: dict, val: dict, seconds
         return f"{1000 * value:.2f}" if math.isfinite(value) else "-"
 
     clipped = train.get("clipped", 0.0)
-    clip_note = f" ({100 * clipped:.0f} % of steps clipped)" if clipped > 0 else ""
+    clip_note = f" ({100 * clipped:.2g} % of steps clipped)" if clipped > 0 else ""
     return (
         f"epoch {epoch}/{epochs} lr {lr:.2e} | train loss {train['loss']:.4g}{clip_note} "
         f"E {milli(train['energy_mae'])} meV/atom F {milli(train['force_mae'])} meV/Å | "
