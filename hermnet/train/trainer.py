@@ -493,11 +493,12 @@ class _Trainer:
                 loss_value, stop = float(extra[0]), bool(extra[1] > 0)
                 self._maybe_dump_gradients()
                 max_norm = opts.grad_clip if opts.grad_clip else math.inf
-                grad_norm = torch.nn.utils.clip_grad_norm_(self.parameters, max_norm)
-                metrics.add_step(float(grad_norm), max_norm)
-                if not (math.isfinite(loss_value) and torch.isfinite(grad_norm)):
+                # One host copy of the norm serves both the divergence check and the log.
+                grad_norm = float(torch.nn.utils.clip_grad_norm_(self.parameters, max_norm))
+                metrics.add_step(grad_norm, max_norm)
+                if not (math.isfinite(loss_value) and math.isfinite(grad_norm)):
                     raise TrainingError(
-                        f"the loss became {loss_value} (gradient norm {float(grad_norm)}) at "
+                        f"the loss became {loss_value} (gradient norm {grad_norm}) at "
                         f"epoch {self.epoch + 1}, step {self.global_step + 1}: training diverged. "
                         f"Lower training.learning_rate (now {opts.learning_rate:g}, try "
                         f"{opts.learning_rate / 10:g}) or set training.grad_clip; "
