@@ -26,6 +26,7 @@ from hermnet.model.config import ModelConfig
 
 OPTIMIZERS = ("adam", "adamw")
 SCHEDULERS = ("cosine", "plateau", "none")
+LOSSES = ("mse", "huber")
 BEST_METRICS = ("force_mae", "energy_mae", "stress_mae", "loss")
 SECTIONS = ("model", "data", "training", "output")
 
@@ -97,6 +98,10 @@ class TrainingConfig:
     energy_weight: float = 1.0
     force_weight: float = 10.0
     stress_weight: float = 0.0
+    # mse, or huber: squared errors up to huber_delta (eV/atom, eV/Å, eV/Å^3), linear
+    # beyond, so that the rare large errors pull less on the fit (see hermnet/train/loss.py)
+    loss: str = "mse"
+    huber_delta: float = 0.01
     ema_decay: float = 0.99  # 0 disables the moving average of weights
     # Validation metric that picks best.pt and drives the plateau schedule: force_mae,
     # energy_mae, stress_mae or loss (the weighted sum the training minimises). Default:
@@ -146,6 +151,8 @@ class TrainingConfig:
         for key in ("energy_weight", "force_weight", "stress_weight", "checkpoint_every"):
             positive(key, strict=False)
         positive("grad_clip", strict=False)
+        positive("huber_delta")
+        choose("loss", LOSSES)
         choose("optimizer", OPTIMIZERS)
         choose("scheduler", SCHEDULERS)
         if self.best_metric is not None:

@@ -4,6 +4,11 @@ loss = w_E * mean_g c_g ((E_pred - E_ref) / N_g)^2        per-atom energy error,
      + w_F * mean_{atoms, xyz} c_g(atom) (F_pred - F_ref)^2
      + w_S * mean_{structures with stress, 3x3} c_g (S_pred - S_ref)^2
 
+With training.loss = huber, each squared error e^2 above becomes e^2 while |e| <= delta and
+delta (2 |e| - delta) beyond (twice torch's Huber loss: equal to the squared error near zero,
+so the weights keep their meaning, and linear for the rare large errors). delta is in each
+term's own unit: eV/atom, eV/Å, eV/Å^3.
+
 c_g is the structure's weight from data.config_type_weights (1 unless set). The means keep
 their plain counts (as MACE's config_type_weights do), so weights shift the balance between
 kinds of structure and, when they are large, also the loss's scale (all weights 5 make the
@@ -55,6 +60,15 @@ class LossWeights:
     energy: float = 1.0
     forces: float = 10.0
     stress: float = 0.0
+    huber_delta: float = 0.0  # > 0: Huber instead of squared errors (see the module doc)
+
+
+def _penalty(error: torch.Tensor, huber_delta: float) -> torch.Tensor:
+    """Squared error, or its Huber form with the same curvature at zero."""
+    if huber_delta <= 0:
+        return error.square()
+    zero = torch.zeros_like(error)
+    return 2.0 * torch.nn.functional.huber_loss(error, zero, reduction="none", delta=huber_delta)
 
 
 @dataclass(frozen=True)
@@ -103,12 +117,13 @@ def compute_loss(
     per_graph = batch.weight  # None when every structure has weight 1
     if weights.energy > 0:
         n = batch.num_atoms.to(torch.float64)
-        squared = ((prediction[keys.ENERGY].double() - batch.energy.double()) / n).square()
+        error = (prediction[keys.ENERGY].double() - batch.energy.double()) / n
+        squared = _penalty(error, weights.huber_delta)
         if per_graph is not None:
             squared = squared * per_graph.to(squared.device)
         total = total + (weights.energy * squared.sum() / counts.graphs).to(dtype)
     if weights.forces > 0:
-        squared = (prediction[keys.FORCES] - batch.forces.to(dtype)).square()
+        squared = _penalty(prediction[keys.FORCES] - batch.forces.to(dtype), weights.huber_delta)
         if per_graph is not None:
             squared = squared * per_graph.to(squared)[batch.batch].unsqueeze(-1)
         total = total + weights.forces * squared.sum() / (3.0 * counts.atoms)
@@ -116,7 +131,7 @@ def compute_loss(
         mask = batch.stress_mask.to(dtype)
         if per_graph is not None:
             mask = mask * per_graph.to(mask)
-        squared = (prediction[keys.STRESS] - batch.stress.to(dtype)).square()
+        squared = _penalty(prediction[keys.STRESS] - batch.stress.to(dtype), weights.huber_delta)
         total = total + weights.stress * (squared * mask.view(-1, 1, 1)).sum() / (
             9.0 * counts.stress_graphs
         )

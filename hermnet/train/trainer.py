@@ -116,7 +116,10 @@ class _Trainer:
             torch.set_num_threads(self.opts.num_threads)
         self.dtype = _DTYPES[cfg.model.dtype]
         self.weights = LossWeights(
-            self.opts.energy_weight, self.opts.force_weight, self.opts.stress_weight
+            self.opts.energy_weight,
+            self.opts.force_weight,
+            self.opts.stress_weight,
+            huber_delta=self.opts.huber_delta if self.opts.loss == "huber" else 0.0,
         )
         # best.pt and the plateau schedule follow training.best_metric: by default the
         # validation force MAE, or the energy MAE when forces are not trained.

@@ -76,6 +76,8 @@ def test_unknown_key_is_named_with_suggestion(raw, words):
         ("training", {"force_weight": -1}, ["training.force_weight"]),
         ("training", {"best_metric": "force"}, ["training.best_metric", "force_mae"]),
         ("training", {"best_metric": "stress_mae"}, ["stress_weight is 0", "'loss'"]),
+        ("training", {"loss": "l2"}, ["training.loss", "'mse'"]),
+        ("training", {"loss": "huber", "huber_delta": 0}, ["training.huber_delta", "positive"]),
         ("model", {"variant": "vertx"}, ["model.variant"]),
         ("model", {"features": "big"}, ["model.features", "integer"]),
         ("data", {"validation_fraction": 1.5}, ["validation_fraction"]),

@@ -60,6 +60,48 @@ def test_loss_matches_formula():
     assert float(e_only) == pytest.approx(np.mean(de**2), rel=1e-5)
 
 
+def huber_by_hand(error: np.ndarray, delta: float) -> np.ndarray:
+    small = np.abs(error) <= delta
+    return np.where(small, error**2, delta * (2.0 * np.abs(error) - delta))
+
+
+def test_huber_loss_matches_formula():
+    """Squared below delta, linear above; each term in its own unit with the same delta."""
+    batch = make_batch(dtype=torch.float64)
+    pred = make_prediction(batch)
+    delta = 0.5  # the force and stress errors (standard normal) fall on both sides
+    w = LossWeights(energy=0.3, forces=2.0, stress=5.0, huber_delta=delta)
+    de = ((pred[keys.ENERGY] - batch.energy) / batch.num_atoms).numpy()
+    df = (pred[keys.FORCES] - batch.forces).numpy()
+    ds = (pred[keys.STRESS] - batch.stress).numpy()[0]
+    assert (np.abs(df) > delta).any() and (np.abs(df) <= delta).any()
+    expected = (
+        0.3 * np.mean(huber_by_hand(de, delta))
+        + 2.0 * np.mean(huber_by_hand(df, delta))
+        + 5.0 * np.mean(huber_by_hand(ds, delta))
+    )
+    assert float(compute_loss(pred, batch, w)) == pytest.approx(expected, rel=1e-12)
+    # Below delta everywhere it is the squared error: the weights keep their meaning.
+    wide = LossWeights(energy=0.3, forces=2.0, stress=5.0, huber_delta=1e3)
+    mse = LossWeights(energy=0.3, forces=2.0, stress=5.0)
+    assert float(compute_loss(pred, batch, wide)) == pytest.approx(
+        float(compute_loss(pred, batch, mse)), rel=1e-12
+    )
+
+
+def test_huber_gradient_is_bounded():
+    """A force error of 100 pulls no harder than one just above delta."""
+    batch = make_batch(dtype=torch.float64)
+    pred = make_prediction(batch)
+    forces = pred[keys.FORCES].detach().clone()
+    forces[0, 0] = batch.forces[0, 0] + 100.0
+    forces.requires_grad_(True)
+    pred[keys.FORCES] = forces
+    delta = 0.1
+    compute_loss(pred, batch, LossWeights(0.0, 1.0, 0.0, huber_delta=delta)).backward()
+    assert float(forces.grad.abs().max()) == pytest.approx(2.0 * delta / forces.numel())
+
+
 def test_loss_without_stress_labels_ignores_stress_weight():
     batch = make_batch(with_stress=(False, False))
     batch.stress = None

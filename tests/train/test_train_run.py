@@ -90,6 +90,24 @@ def test_short_training_run(make_config, tmp_path):
     assert load_checkpoint(out / "last.pt")["global_step"] == 40
 
 
+def test_huber_loss_trains(make_config, monkeypatch):
+    """training.loss: huber reaches the loss (its delta below the untrained errors) and learns."""
+    config = make_config(epochs=3, loss="huber", huber_delta=0.05)
+    before = untrained_force_mae(config)
+    deltas = set()
+    original = trainer_module.compute_loss
+
+    def spy(prediction, batch, weights, *args):
+        deltas.add(weights.huber_delta)
+        return original(prediction, batch, weights, *args)
+
+    monkeypatch.setattr(trainer_module, "compute_loss", spy)
+    result = train(config)
+    assert deltas == {0.05}
+    assert result.finished
+    assert result.best_metric < 0.8 * before, (result.best_metric, before)
+
+
 def test_nan_loss_stops_with_advice(make_config, tmp_path, monkeypatch, capsys):
     real = trainer_module.compute_loss
 
