@@ -633,8 +633,9 @@ def _summary(epoch: int, epochs: int, lr: float, train: dict, val: dict, seconds
     def milli(value: float) -> str:
         return f"{1000 * value:.2f}" if math.isfinite(value) else "-"
 
-    clipped = train.get("clipped", 0.0)
-    clip_note = f" ({100 * clipped:.2g} % of steps clipped)" if clipped > 0 else ""
+    share = 100 * train.get("clipped", 0.0)  # two significant digits, never "1e+02"
+    share_text = f"{share:.0f}" if share >= 10 else f"{share:.2g}"
+    clip_note = f" ({share_text} % of steps clipped)" if share > 0 else ""
     return (
         f"epoch {epoch}/{epochs} lr {lr:.2e} | train loss {train['loss']:.4g}{clip_note} "
         f"E {milli(train['energy_mae'])} meV/atom F {milli(train['force_mae'])} meV/Å | "

@@ -9,6 +9,7 @@ import torch
 from hermnet import keys
 from hermnet.data import Batch
 from hermnet.train.loss import LossCounts, LossWeights, MetricAccumulator, compute_loss
+from hermnet.train.trainer import _summary
 
 
 def make_batch(num_atoms=(3, 2), with_stress=(True, False), dtype=torch.float32, seed=0):
@@ -221,3 +222,22 @@ def test_config_type_weights_scale_each_structures_terms():
     assert float(compute_loss(pred, batch, w)) != pytest.approx(plain, rel=1e-3)
     batch.weight = torch.ones(2, dtype=torch.float64)  # weights of 1 change nothing
     assert float(compute_loss(pred, batch, w)) == pytest.approx(plain, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("clipped", "text"),
+    [
+        (1.0, "(100 % of steps"),
+        (0.134, "(13 % of steps"),
+        (0.042, "(4.2 % of steps"),
+        (0.0042, "(0.42 % of steps"),
+        (0.0, None),
+    ],
+)
+def test_epoch_line_states_the_clipped_share(clipped, text):
+    metrics = {"loss": 1.0, "energy_mae": 0.001, "force_mae": 0.01, "force_rmse": 0.02}
+    line = _summary(3, 10, 1e-3, {**metrics, "clipped": clipped}, metrics, 1.0)
+    if text is None:
+        assert "clipped" not in line
+    else:
+        assert text in line
