@@ -118,21 +118,21 @@ def compute_loss(
     if weights.energy > 0:
         n = batch.num_atoms.to(torch.float64)
         error = (prediction[keys.ENERGY].double() - batch.energy.double()) / n
-        squared = _penalty(error, weights.huber_delta)
+        penalty = _penalty(error, weights.huber_delta)
         if per_graph is not None:
-            squared = squared * per_graph.to(squared.device)
-        total = total + (weights.energy * squared.sum() / counts.graphs).to(dtype)
+            penalty = penalty * per_graph.to(penalty.device)
+        total = total + (weights.energy * penalty.sum() / counts.graphs).to(dtype)
     if weights.forces > 0:
-        squared = _penalty(prediction[keys.FORCES] - batch.forces.to(dtype), weights.huber_delta)
+        penalty = _penalty(prediction[keys.FORCES] - batch.forces.to(dtype), weights.huber_delta)
         if per_graph is not None:
-            squared = squared * per_graph.to(squared)[batch.batch].unsqueeze(-1)
-        total = total + weights.forces * squared.sum() / (3.0 * counts.atoms)
+            penalty = penalty * per_graph.to(penalty)[batch.batch].unsqueeze(-1)
+        total = total + weights.forces * penalty.sum() / (3.0 * counts.atoms)
     if weights.stress > 0 and counts.stress_graphs > 0 and needs_stress(weights, batch):
         mask = batch.stress_mask.to(dtype)
         if per_graph is not None:
             mask = mask * per_graph.to(mask)
-        squared = _penalty(prediction[keys.STRESS] - batch.stress.to(dtype), weights.huber_delta)
-        total = total + weights.stress * (squared * mask.view(-1, 1, 1)).sum() / (
+        penalty = _penalty(prediction[keys.STRESS] - batch.stress.to(dtype), weights.huber_delta)
+        total = total + weights.stress * (penalty * mask.view(-1, 1, 1)).sum() / (
             9.0 * counts.stress_graphs
         )
     return total
