@@ -13,7 +13,7 @@ from hermnet.data.readers import (
     read_mlearn,
     read_rmd17,
 )
-from hermnet.data.splits import split_train_validation
+from hermnet.data.splits import split_by_group, split_train_validation
 from hermnet.data.statistics import composition_matrix, fit_reference_energies, force_rms
 from hermnet.data.structure import Structure
 from hermnet.data.type_mapper import TypeMapper
@@ -36,5 +36,6 @@ __all__ = [
     "read_many",
     "read_mlearn",
     "read_rmd17",
+    "split_by_group",
     "split_train_validation",
 ]

@@ -1,7 +1,8 @@
 """The training configuration: a YAML file with four sections, checked before anything runs.
 
     model:    every ModelConfig field (elements, variant, cutoff, features, ...)
-    data:     train, validation | validation_fraction, test, max_train, max_validation
+    data:     train, validation | validation_fraction (+ validation_split), test,
+              max_train, max_validation, config_type_weights
     training: optimisation, schedule, EMA, checkpoints, device (TrainingConfig)
     output:   the run folder
 
@@ -27,6 +28,7 @@ from hermnet.model.config import ModelConfig
 OPTIMIZERS = ("adam", "adamw")
 SCHEDULERS = ("cosine", "plateau", "none")
 LOSSES = ("mse", "huber")
+VALIDATION_SPLITS = ("random", "stratified")
 BEST_METRICS = ("force_mae", "energy_mae", "stress_mae", "loss")
 SECTIONS = ("model", "data", "training", "output")
 
@@ -42,6 +44,9 @@ class DataConfig:
     train: list[str] = field(default_factory=list)
     validation: list[str] | None = None  # files of their own, or ...
     validation_fraction: float | None = None  # ... a seeded random part of `train` (0.05)
+    # stratified: the same fraction of each config_type (mlearn group, extxyz info
+    # config_type), so that a rare kind is in validation too; random: any structures.
+    validation_split: str = "random"
     test: list[str] | None = None  # evaluated once with the best model at the end
     max_train: int | None = None  # keep a seeded random subset of this many
     max_validation: int | None = None
@@ -60,6 +65,16 @@ class DataConfig:
             raise ConfigError("data.validation is an empty list; remove it or list files")
         if self.validation is None and self.validation_fraction is None:
             self.validation_fraction = 0.05
+        if self.validation_split not in VALIDATION_SPLITS:
+            raise ConfigError(
+                f"data.validation_split must be one of {', '.join(VALIDATION_SPLITS)}, got "
+                f"{self.validation_split!r}"
+            )
+        if self.validation is not None and self.validation_split != "random":
+            raise ConfigError(
+                f"data.validation_split: {self.validation_split} splits train, but "
+                "data.validation gives files of its own; remove one of the two"
+            )
         if self.validation_fraction is not None and not 0.0 < self.validation_fraction < 1.0:
             raise ConfigError(
                 f"data.validation_fraction must be in (0, 1), got {self.validation_fraction!r}"

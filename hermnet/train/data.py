@@ -1,5 +1,6 @@
 """Read the configured data, split it and build graph datasets."""
 
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,9 +13,10 @@ from hermnet.data import (
     Structure,
     TypeMapper,
     read_many,
+    split_by_group,
     split_train_validation,
 )
-from hermnet.train.config import TrainConfig
+from hermnet.train.config import DataConfig, TrainConfig
 
 
 @dataclass
@@ -56,6 +58,24 @@ def _config_type_weights(weights: dict[str, float] | None, train: list[Structure
     return weights
 
 
+def _split(structures: list[Structure], fraction: float, data: DataConfig, seed: int):
+    """Train and validation parts of one list, and how they were made (for the log)."""
+    if data.validation_split == "random":
+        train, validation = split_train_validation(structures, fraction, seed)
+        return train, validation, f"fraction {fraction} of train"
+    kinds = [s.config_type for s in structures]
+    if all(kind is None for kind in kinds):
+        raise DataError(
+            "data.validation_split: stratified needs a config_type on the structures (mlearn "
+            "group, extxyz info config_type), and these files give none; use "
+            "validation_split: random"
+        )
+    train, validation = split_by_group(structures, kinds, fraction, seed)
+    per_kind = Counter(s.config_type for s in validation)
+    shares = ", ".join(f"{kind} {per_kind[kind]}" for kind in sorted(per_kind, key=str))
+    return train, validation, f"fraction {fraction} of each config_type: {shares}"
+
+
 def _describe(paths: list[str] | None, structures: list[Structure]) -> str:
     atoms = sum(len(s) for s in structures)
     names = ", ".join(paths) if paths else "-"
@@ -71,8 +91,7 @@ def load_training_data(config: TrainConfig, dtype: torch.dtype) -> TrainingData:
         train, validation = structures, read_many(data.validation)
         how = "files"
     else:
-        train, validation = split_train_validation(structures, data.validation_fraction, seed)
-        how = f"fraction {data.validation_fraction} of train"
+        train, validation, how = _split(structures, data.validation_fraction, data, seed)
     train = _subset(train, data.max_train, seed)
     validation = _subset(validation, data.max_validation, seed + 1)
     test = read_many(data.test) if data.test else None

@@ -9,6 +9,7 @@ from hermnet.data import (
     TypeMapper,
     fit_reference_energies,
     force_rms,
+    split_by_group,
     split_train_validation,
 )
 
@@ -66,3 +67,28 @@ def test_split_is_deterministic_and_disjoint():
     assert len(split_train_validation(items[:5], 0.01)[1]) == 1
     with pytest.raises(DataError, match="nothing is left for training"):
         split_train_validation(items[:1], 0.5)
+
+
+def test_split_by_group_gives_each_group_its_share():
+    # the mlearn Si training set's group sizes: a random 5 % often has no surface at all
+    groups = ["AIMD"] * 90 + ["Vacancy"] * 57 + ["Elastic"] * 55 + ["Surface"] * 12
+    items = list(range(len(groups)))
+    train, val = split_by_group(items, groups, 0.05, seed=0)
+    assert len(val) == len(split_train_validation(items, 0.05, seed=0)[1]) == 11
+    # floors 4, 2, 2, 0 (4.5, 2.85, 2.75, 0.6); the 3 left go to the largest remainders
+    shares = {g: sum(groups[i] == g for i in val) for g in set(groups)}
+    assert shares == {"AIMD": 4, "Vacancy": 3, "Elastic": 3, "Surface": 1}
+    assert sorted(train + val) == items and train == sorted(train) and val == sorted(val)
+    assert split_by_group(items, groups, 0.05, seed=0) == (train, val)
+    assert split_by_group(items, groups, 0.05, seed=1)[1] != val
+
+
+def test_split_by_group_keeps_every_group_in_training():
+    groups = [None] * 8 + ["lonely"] + ["pair"] * 2
+    train, val = split_by_group(list(range(11)), groups, 0.4, seed=5)
+    assert len(val) == 4 and 8 in train  # the single "lonely" structure is never held out
+    assert sum(i in (9, 10) for i in val) <= 1
+    with pytest.raises(DataError, match="every group keeps one"):
+        split_by_group(list(range(4)), ["a", "b", "c", "c"], 0.5)
+    with pytest.raises(DataError, match="3 structures but 2 group labels"):
+        split_by_group([1, 2, 3], ["a", "b"], 0.5)

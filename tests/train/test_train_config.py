@@ -211,3 +211,32 @@ def test_config_type_weights_reach_the_graphs_of_train_and_validation(tmp_path, 
     raw["data"]["config_type_weights"] = {"Surfaces": 5}
     with pytest.raises(DataError, match=r"\['Surfaces'\].*'AIMD-NVT', 'Elastic', 'Surface'"):
         load_training_data(load_config(write_config(tmp_path, raw)), torch.float64)
+
+
+def test_validation_split_is_checked(tmp_path, ethanol_file):
+    raw = tiny_config(ethanol_file)
+    raw["data"]["validation_split"] = "by_kind"
+    with pytest.raises(ConfigError, match="validation_split must be one of random, stratified"):
+        load_config(write_config(tmp_path, raw))
+    raw["data"] = {"train": [str(ethanol_file)], "validation": [str(ethanol_file)]}
+    raw["data"]["validation_split"] = "stratified"
+    with pytest.raises(ConfigError, match="gives files of its own"):
+        load_config(write_config(tmp_path, raw))
+
+
+def test_stratified_split_needs_kinds_and_puts_each_in_validation(tmp_path, ethanol_file):
+    from hermnet.train.data import load_training_data
+
+    raw = tiny_config(ethanol_file)
+    raw["data"]["validation_split"] = "stratified"
+    with pytest.raises(DataError, match="needs a config_type.*validation_split: random"):
+        load_training_data(load_config(write_config(tmp_path, raw)), torch.float64)
+    shared_si = ethanol_file.parents[1] / "mlearn" / "Si" / "training.json"
+    if not shared_si.is_file():
+        pytest.skip(f"{shared_si} not found")
+    raw["model"]["elements"] = ["Si"]
+    raw["data"] = {"train": [str(shared_si)], "validation_split": "stratified"}
+    data = load_training_data(load_config(write_config(tmp_path, raw)), torch.float64)
+    kinds = sorted(s.config_type for s in data.validation.structures)
+    assert kinds == ["AIMD-NVT"] * 4 + ["Elastic"] * 3 + ["Surface"] + ["Vacancy"] * 3
+    assert "AIMD-NVT 4, Elastic 3, Surface 1, Vacancy 3" in data.description
