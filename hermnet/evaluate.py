@@ -1,8 +1,10 @@
 """`hermnet evaluate`: error metrics of a checkpoint on one or more datasets.
 
 Energy per atom, force and stress MAE/RMSE per dataset, a printed table, a JSON file and
-parity plots. Reuses the trainer's evaluation loop and plots so that numbers agree with
-the training log to the last digit.
+parity plots. A dataset whose structures carry several config_types (mlearn groups, extxyz
+info config_type) also gets one row per kind: a total can hide that one kind of structure
+(surfaces, vacancies) carries most of the error. Reuses the trainer's evaluation loop and
+plots so that numbers agree with the training log to the last digit.
 """
 
 import json
@@ -23,6 +25,35 @@ def _slug(path: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(path.rstrip("/")).name) or "data"
 
 
+def _metrics(potential, items, config, dtype, batch_size: int, device: str):
+    loader = DataLoader(
+        GraphDataset(items, TypeMapper(config.elements), config.cutoff, dtype),
+        batch_size=batch_size,
+        shuffle=False,
+        collate_fn=collate,
+    )
+    metrics, arrays = evaluate(
+        potential, loader, torch.device(device), LossWeights(1.0, 1.0, 1.0), collect=True
+    )
+    return metrics.compute(), arrays
+
+
+def _row(name: str, items, values: dict) -> dict:
+    row = {
+        "name": name,
+        "structures": len(items),
+        "atoms": sum(len(s) for s in items),
+        "energy_per_atom_mae": values["energy_mae"],
+        "energy_per_atom_rmse": values["energy_rmse"],
+        "forces_mae": values["force_mae"],
+        "forces_rmse": values["force_rmse"],
+    }
+    if values["stress_mae"] == values["stress_mae"]:  # not NaN: stress labels present
+        row["stress_mae"] = values["stress_mae"]
+        row["stress_rmse"] = values["stress_rmse"]
+    return row
+
+
 def evaluate_checkpoint(
     checkpoint: str | Path,
     datasets: list[str],
@@ -34,23 +65,13 @@ def evaluate_checkpoint(
     out_dir = Path(out_dir)
     potential, config, _ = load_potential(checkpoint, device=device)
     dtype = next(potential.parameters()).dtype
-    mapper = TypeMapper(config.elements)
     # Read everything first: a bad dataset must fail before any output is written.
     structures = {path: read_any(path) for path in datasets}
     out_dir.mkdir(parents=True, exist_ok=True)
     results = []
     for path, items in structures.items():
-        loader = DataLoader(
-            GraphDataset(items, mapper, config.cutoff, dtype),
-            batch_size=batch_size,
-            shuffle=False,
-            collate_fn=collate,
-        )
-        metrics, arrays = evaluate(
-            potential, loader, torch.device(device), LossWeights(1.0, 1.0, 1.0), collect=True
-        )
-        values = metrics.compute()
         name = _slug(path)
+        values, arrays = _metrics(potential, items, config, dtype, batch_size, device)
         plots = {
             "energy": out_dir / f"{name}_energy_parity.png",
             "forces": out_dir / f"{name}_forces_parity.png",
@@ -65,20 +86,16 @@ def evaluate_checkpoint(
         parity_plot(
             arrays["forces_pred"], arrays["forces_ref"], plots["forces"], f"{name}: forces", "eV/Å"
         )
-        row = {
-            "name": name,
-            "path": str(path),
-            "structures": len(items),
-            "atoms": sum(len(s) for s in items),
-            "energy_per_atom_mae": values["energy_mae"],
-            "energy_per_atom_rmse": values["energy_rmse"],
-            "forces_mae": values["force_mae"],
-            "forces_rmse": values["force_rmse"],
-            "plots": {key: str(value) for key, value in plots.items()},
-        }
-        if values["stress_mae"] == values["stress_mae"]:  # not NaN: stress labels present
-            row["stress_mae"] = values["stress_mae"]
-            row["stress_rmse"] = values["stress_rmse"]
+        row = _row(name, items, values)
+        row["path"] = str(path)
+        row["plots"] = {key: str(value) for key, value in plots.items()}
+        kinds = sorted({s.config_type for s in items if s.config_type is not None})
+        if len(kinds) > 1:
+            row["by_config_type"] = []
+            for kind in kinds:
+                subset = [s for s in items if s.config_type == kind]
+                kind_values, _ = _metrics(potential, subset, config, dtype, batch_size, device)
+                row["by_config_type"].append(_row(kind, subset, kind_values))
         results.append(row)
     report = {"checkpoint": str(checkpoint), "model": config.to_dict(), "datasets": results}
     (out_dir / "metrics.json").write_text(json.dumps(report, indent=2))
@@ -96,14 +113,20 @@ def format_table(report: dict) -> str:
     )
     lines = [header, units]
     for row in report["datasets"]:
-        stress = [row.get("stress_mae"), row.get("stress_rmse")]
-        cells = [
-            row["energy_per_atom_mae"],
-            row["energy_per_atom_rmse"],
-            row["forces_mae"],
-            row["forces_rmse"],
-            *stress,
-        ]
-        text = " ".join(f"{'-':>9s}" if c is None else f"{c * 1e3:9.3f}" for c in cells)
-        lines.append(f"{row['name'][:28]:28s} {row['structures']:7d} {text}")
+        lines.append(_table_line(row, ""))
+        lines.extend(_table_line(kind, "  ") for kind in row.get("by_config_type", []))
     return "\n".join(lines)
+
+
+def _table_line(row: dict, indent: str) -> str:
+    cells = [
+        row["energy_per_atom_mae"],
+        row["energy_per_atom_rmse"],
+        row["forces_mae"],
+        row["forces_rmse"],
+        row.get("stress_mae"),
+        row.get("stress_rmse"),
+    ]
+    text = " ".join(f"{'-':>9s}" if c is None else f"{c * 1e3:9.3f}" for c in cells)
+    name = (indent + row["name"])[:28]
+    return f"{name:28s} {row['structures']:7d} {text}"

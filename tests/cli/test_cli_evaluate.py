@@ -59,3 +59,42 @@ def test_evaluate_missing_data_fails_cleanly(checkpoint, tmp_path, capsys):
     assert status == 2
     assert "nope.extxyz" in capsys.readouterr().err
     assert not out_dir.exists()
+
+
+def test_evaluate_reports_each_config_type(checkpoint, tmp_path, capsys):
+    path, potential = checkpoint
+    frames, predictions = labelled_frames(potential, n=5)
+    kinds = ["Bulk", "Surface", "Bulk", "Surface", "Bulk"]
+    for atoms, kind in zip(frames, kinds, strict=True):
+        atoms.info["config_type"] = kind
+    data = tmp_path / "frames.extxyz"
+    write(data, frames)
+    out_dir = tmp_path / "eval"
+    assert main(["evaluate", str(path), str(data), "--out", str(out_dir)]) in (0, None)
+    row = json.loads((out_dir / "metrics.json").read_text())["datasets"][0]
+    assert [kind["name"] for kind in row["by_config_type"]] == ["Bulk", "Surface"]
+    for kind in row["by_config_type"]:
+        chosen = [i for i, k in enumerate(kinds) if k == kind["name"]]
+        force_err = np.concatenate(
+            [(predictions[i][0]["forces"].numpy() - predictions[i][2]).ravel() for i in chosen]
+        )
+        assert kind["structures"] == len(chosen)
+        assert kind["forces_mae"] == pytest.approx(np.abs(force_err).mean(), rel=1e-6)
+    # The whole set's numbers are not changed by the split.
+    all_err = np.concatenate([(o["forces"].numpy() - f).ravel() for o, _, f in predictions])
+    assert row["forces_mae"] == pytest.approx(np.abs(all_err).mean(), rel=1e-6)
+    table = capsys.readouterr().out
+    assert "  Bulk" in table and "  Surface" in table
+
+
+def test_evaluate_has_no_per_kind_rows_for_one_kind(checkpoint, tmp_path):
+    path, potential = checkpoint
+    frames, _ = labelled_frames(potential)
+    for atoms in frames:
+        atoms.info["config_type"] = "Bulk"
+    data = tmp_path / "frames.extxyz"
+    write(data, frames)
+    out_dir = tmp_path / "eval"
+    assert main(["evaluate", str(path), str(data), "--out", str(out_dir)]) in (0, None)
+    row = json.loads((out_dir / "metrics.json").read_text())["datasets"][0]
+    assert "by_config_type" not in row
