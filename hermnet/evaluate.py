@@ -11,13 +11,14 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
 from hermnet.data import GraphDataset, TypeMapper, collate, read_any
 from hermnet.model.checkpoint import load_potential
 from hermnet.train.evaluation import evaluate
-from hermnet.train.loss import LossWeights
+from hermnet.train.loss import LossWeights, MetricAccumulator
 from hermnet.train.plots import parity_plot
 
 
@@ -32,10 +33,33 @@ def _metrics(potential, items, config, dtype, batch_size: int, device: str):
         shuffle=False,
         collate_fn=collate,
     )
-    metrics, arrays = evaluate(
+    return evaluate(
         potential, loader, torch.device(device), LossWeights(1.0, 1.0, 1.0), collect=True
     )
-    return metrics.compute(), arrays
+
+
+def _by_kind(potential, items, config, dtype, batch_size: int, device: str):
+    """Each config_type evaluated once; the whole set's sums are the kinds' sums added.
+
+    Returns the whole set's metrics, its prediction arrays (grouped by kind, which the
+    parity plots do not mind) and {kind: metrics} when there are several named kinds.
+    """
+    groups: dict = {}
+    for s in items:
+        groups.setdefault(s.config_type, []).append(s)
+    total = MetricAccumulator()
+    arrays: dict[str, list] = {}
+    per_kind = {}
+    for kind, subset in groups.items():
+        metrics, kind_arrays = _metrics(potential, subset, config, dtype, batch_size, device)
+        total.sums += metrics.sums.cpu()
+        for key, value in kind_arrays.items():
+            arrays.setdefault(key, []).append(value)
+        per_kind[kind] = (subset, metrics.compute())
+    named = sorted(k for k in per_kind if k is not None)
+    kinds = {k: per_kind[k] for k in named} if len(named) > 1 else {}
+    joined = {key: np.concatenate(values) for key, values in arrays.items()}
+    return total.compute(), joined, kinds
 
 
 def _row(name: str, items, values: dict) -> dict:
@@ -71,7 +95,7 @@ def evaluate_checkpoint(
     results = []
     for path, items in structures.items():
         name = _slug(path)
-        values, arrays = _metrics(potential, items, config, dtype, batch_size, device)
+        values, arrays, kinds = _by_kind(potential, items, config, dtype, batch_size, device)
         plots = {
             "energy": out_dir / f"{name}_energy_parity.png",
             "forces": out_dir / f"{name}_forces_parity.png",
@@ -89,13 +113,8 @@ def evaluate_checkpoint(
         row = _row(name, items, values)
         row["path"] = str(path)
         row["plots"] = {key: str(value) for key, value in plots.items()}
-        kinds = sorted({s.config_type for s in items if s.config_type is not None})
-        if len(kinds) > 1:
-            row["by_config_type"] = []
-            for kind in kinds:
-                subset = [s for s in items if s.config_type == kind]
-                kind_values, _ = _metrics(potential, subset, config, dtype, batch_size, device)
-                row["by_config_type"].append(_row(kind, subset, kind_values))
+        if kinds:
+            row["by_config_type"] = [_row(k, sub, v) for k, (sub, v) in kinds.items()]
         results.append(row)
     report = {"checkpoint": str(checkpoint), "model": config.to_dict(), "datasets": results}
     (out_dir / "metrics.json").write_text(json.dumps(report, indent=2))
