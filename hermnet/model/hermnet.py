@@ -57,6 +57,7 @@ class HermNet(nn.Module):
                     per_edge=rel.per_edge,
                     cs_per_atom=rel.cs_per_atom,
                     groups_per_atom=rel.groups_per_atom,
+                    two_groups=rel.two_groups,
                     norm_eps=config.norm_eps,
                 )
                 for _ in range(config.layers)

@@ -40,6 +40,7 @@ class HermConv(nn.Module):
         cs_per_atom: int,
         groups_per_atom: int,
         norm_eps: float,
+        two_groups: bool,
     ) -> None:
         super().__init__()
         f = features
@@ -50,6 +51,7 @@ class HermConv(nn.Module):
         self.cs_per_atom = cs_per_atom
         self.groups_per_atom = groups_per_atom
         self.norm_eps = norm_eps
+        self.two_groups = two_groups
         self.ms1 = GroupedLinear(num_relations, f, f)
         self.ms2 = GroupedLinear(num_relations, f, 3 * f)
         self.mv = GroupedLinear(num_relations, radial_basis, 3 * f)
@@ -173,12 +175,22 @@ class HermConv(nn.Module):
             n * self.groups_per_atom + 1,
         ).view(-1, 3, f)
         u0 = v_sum.index_select(0, idx.cs_u0) / geo.agg_denominator
-        u1 = v_sum.index_select(0, idx.cs_u1) / geo.agg_denominator
         a_vv, a_sv, a_ss = torch.split(t_agg, f, dim=-1)
-        u0_hat = u0 / self._norm(u0).unsqueeze(1)
-        u1_hat = torch.where(idx.cs_pair.unsqueeze(-1), u1 / self._norm(u1).unsqueeze(1), u0_hat)
-        ds = a_sv * (u0_hat * u1_hat).sum(1) + a_ss
-        dvu = (u0 + u1) * a_vv.unsqueeze(1)
+        if self.two_groups:
+            u1 = v_sum.index_select(0, idx.cs_u1) / geo.agg_denominator
+            u0_hat = u0 / self._norm(u0).unsqueeze(1)
+            u1_hat = torch.where(
+                idx.cs_pair.unsqueeze(-1), u1 / self._norm(u1).unsqueeze(1), u0_hat
+            )
+            ds = a_sv * (u0_hat * u1_hat).sum(1) + a_ss
+            dvu = (u0 + u1) * a_vv.unsqueeze(1)
+        else:
+            # One neighbor group (vertex, pair): <U^, U^> = |U|^2 / (|U|^2 + eps) with the
+            # eps of _norm, the same value in a third of the operations, and U1 = 0. This
+            # hop is about a fifth of a training step (forward and both backward passes).
+            squared = (u0 * u0).sum(1)
+            ds = a_sv * (squared / (squared + self.norm_eps)) + a_ss
+            dvu = u0 * a_vv.unsqueeze(1)
         if self.cs_per_atom > 1:
             ds = ds.view(n, self.cs_per_atom, f).sum(1)
             dvu = dvu.view(n, self.cs_per_atom, 3, f).sum(1)

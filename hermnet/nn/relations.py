@@ -99,6 +99,9 @@ class RelationTables(nn.Module):
         self.cs_per_atom = cs_per_atom
         self.slots_per_atom = t * per_edge
         self.groups_per_atom = groups_per_atom
+        # Only triad relations with B != C compare two neighbor groups; elsewhere the
+        # update's second group is always empty and HermConv skips it.
+        self.two_groups = bool((q1 >= 0).any())
         # Triad averages over the P relations of the center element (a constant, so the
         # result never depends on the rest of the batch); the other variants add.
         self.coefficient = 1.0 / p if variant == "triad" else 1.0

@@ -42,6 +42,7 @@ from hermnet.train.loss import (
     compute_loss,
     needs_stress,
 )
+from hermnet.train.optim import make_optimizer
 from hermnet.train.run_log import RunLog
 from hermnet.train.sampler import EpochSampler
 from hermnet.train.schedule import LRSchedule
@@ -179,9 +180,8 @@ class _Trainer:
         if ctx.rank > 0:  # different dropout masks on each process
             torch.manual_seed(opts.seed + 1009 * ctx.rank)
         self.parameters = [p for p in self.potential.parameters() if p.requires_grad]
-        kind = torch.optim.AdamW if opts.optimizer == "adamw" else torch.optim.Adam
-        self.optimizer = kind(
-            self.parameters, lr=opts.learning_rate, weight_decay=opts.weight_decay
+        self.optimizer = make_optimizer(
+            opts.optimizer, self.parameters, opts.learning_rate, opts.weight_decay
         )
         self.ema = (
             ExponentialMovingAverage(self.potential, opts.ema_decay) if opts.ema_decay > 0 else None

@@ -92,3 +92,25 @@ def test_build_model_dtype():
     potential32 = build_model(ModelConfig(elements=["Cu"], features=4, radial_basis=2, layers=1))
     assert all(p.dtype == torch.float32 for p in potential32.parameters())
     assert potential32.model.shift.dtype == torch.float64
+
+
+@pytest.mark.parametrize("variant", ["vertex", "pair"])
+@pytest.mark.parametrize("make", [ethanol, alloy], ids=["molecule", "alloy"])
+def test_one_group_update_matches_general_form(variant, make):
+    """Vertex and pair updates skip the second neighbor group (always empty there); the
+    general triad arithmetic on the same weights gives the same energy, forces and stress."""
+    potential = tiny_potential(variant)
+    assert not any(layer.two_groups for layer in potential.model.layers)
+    atoms = make()
+    short = evaluate(potential, atoms, stress=atoms.pbc.any())
+    for layer in potential.model.layers:
+        layer.two_groups = True
+    general = evaluate(potential, atoms, stress=atoms.pbc.any())
+    for key in general:
+        torch.testing.assert_close(short[key], general[key], rtol=1e-12, atol=1e-12)
+
+
+def test_triad_with_several_elements_keeps_two_groups():
+    assert all(layer.two_groups for layer in tiny_potential("triad").model.layers)
+    single = tiny_potential("triad", elements=["Cu"])
+    assert not any(layer.two_groups for layer in single.model.layers)
