@@ -59,8 +59,9 @@ class HermNet(nn.Module):
                     groups_per_atom=rel.groups_per_atom,
                     two_groups=rel.two_groups,
                     norm_eps=config.norm_eps,
+                    zero_vectors_in=i == 0,  # embed() starts every v at zero
                 )
-                for _ in range(config.layers)
+                for i in range(config.layers)
             ]
         )
         self.readout = nn.Sequential(

@@ -41,6 +41,7 @@ class HermConv(nn.Module):
         groups_per_atom: int,
         norm_eps: float,
         two_groups: bool,
+        zero_vectors_in: bool,
     ) -> None:
         super().__init__()
         f = features
@@ -52,6 +53,8 @@ class HermConv(nn.Module):
         self.groups_per_atom = groups_per_atom
         self.norm_eps = norm_eps
         self.two_groups = two_groups
+        # The first layer receives the embedding's v = 0: its messages skip v_j * a_v.
+        self.zero_vectors_in = zero_vectors_in
         self.ms1 = GroupedLinear(num_relations, f, f)
         self.ms2 = GroupedLinear(num_relations, f, 3 * f)
         self.mv = GroupedLinear(num_relations, radial_basis, 3 * f)
@@ -86,7 +89,14 @@ class HermConv(nn.Module):
         phi = self.ms2(self.drop(self.act(self.ms1(self._slots(s, idx)))))
         phi = from_padded(phi, idx.slot_flat)
         dv, ds = self.radial_message(phi, v, geo, idx)
-        return s + self.coefficient * ds, v + self.coefficient * dv
+        return self._add(s, ds), self._add(v, dv)
+
+    def _add(self, x: torch.Tensor, dx: torch.Tensor) -> torch.Tensor:
+        # Only triad has a coefficient (1 / P); a product with 1.0 would still cost an
+        # operator and its two backward passes in training.
+        if self.coefficient != 1.0:
+            dx = self.coefficient * dx
+        return x + dx
 
     # The radial filter and the edge aggregations below are the model's memory-bound core;
     # FusedHermConv (hermnet.nn.fused) replaces them with single-pass C++ operators in
@@ -144,8 +154,9 @@ class HermConv(nn.Module):
         self, v: torch.Tensor, a_v: torch.Tensor, a_r: torch.Tensor, geo: EdgeGeometry
     ) -> torch.Tensor:
         """sum over i's edges of v_j * a_v + u_ij (x) a_r -> [N, 3, F]."""
-        dv = v.index_select(0, geo.neighbor) * a_v.unsqueeze(1)
-        dv = dv + a_r.unsqueeze(1) * geo.unit.unsqueeze(-1)
+        dv = a_r.unsqueeze(1) * geo.unit.unsqueeze(-1)
+        if not self.zero_vectors_in:
+            dv = v.index_select(0, geo.neighbor) * a_v.unsqueeze(1) + dv
         return torch.zeros_like(v).index_add(0, geo.center, dv)
 
     def gather_scale_add(
@@ -194,4 +205,4 @@ class HermConv(nn.Module):
         if self.cs_per_atom > 1:
             ds = ds.view(n, self.cs_per_atom, f).sum(1)
             dvu = dvu.view(n, self.cs_per_atom, 3, f).sum(1)
-        return s1 + self.coefficient * ds, v1 + self.coefficient * dvu
+        return self._add(s1, ds), self._add(v1, dvu)

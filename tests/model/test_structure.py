@@ -94,17 +94,21 @@ def test_build_model_dtype():
     assert potential32.model.shift.dtype == torch.float64
 
 
-@pytest.mark.parametrize("variant", ["vertex", "pair"])
+@pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("make", [ethanol, alloy], ids=["molecule", "alloy"])
-def test_one_group_update_matches_general_form(variant, make):
-    """Vertex and pair updates skip the second neighbor group (always empty there); the
-    general triad arithmetic on the same weights gives the same energy, forces and stress."""
+def test_shortcuts_match_general_form(variant, make):
+    """Two shortcuts: vertex and pair updates skip the second neighbor group (always empty
+    there), and the first layer skips v_j * a_v (the embedding's v is zero). Without them,
+    the same weights give the same energy, forces and stress."""
     potential = tiny_potential(variant)
-    assert not any(layer.two_groups for layer in potential.model.layers)
+    layers = potential.model.layers
+    assert [layer.zero_vectors_in for layer in layers] == [True] + [False] * (len(layers) - 1)
+    assert all(layer.two_groups for layer in layers) == (variant == "triad")
     atoms = make()
     short = evaluate(potential, atoms, stress=atoms.pbc.any())
-    for layer in potential.model.layers:
+    for layer in layers:
         layer.two_groups = True
+        layer.zero_vectors_in = False
     general = evaluate(potential, atoms, stress=atoms.pbc.any())
     for key in general:
         torch.testing.assert_close(short[key], general[key], rtol=1e-12, atol=1e-12)
