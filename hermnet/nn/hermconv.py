@@ -196,9 +196,9 @@ class HermConv(nn.Module):
             ds = a_sv * (u0_hat * u1_hat).sum(1) + a_ss
             dvu = (u0 + u1) * a_vv.unsqueeze(1)
         else:
-            # One neighbor group (vertex, pair): <U^, U^> = |U|^2 / (|U|^2 + eps) with the
-            # eps of _norm, the same value in a third of the operations, and U1 = 0. This
-            # hop is about a fifth of a training step (forward and both backward passes).
+            # One neighbor group (vertex, pair): U1 = 0 and <U^, U^> = |U|^2 / (|U|^2 + eps)
+            # with the eps of _norm, the same values in fewer operators, each of which
+            # training pays for three times (forward and both backward passes).
             squared = (u0 * u0).sum(1)
             ds = a_sv * (squared / (squared + self.norm_eps)) + a_ss
             dvu = u0 * a_vv.unsqueeze(1)
