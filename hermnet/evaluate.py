@@ -16,6 +16,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from hermnet.data import GraphDataset, TypeMapper, collate, read_any
+from hermnet.files import write_text
 from hermnet.model.checkpoint import load_potential
 from hermnet.train.evaluation import evaluate
 from hermnet.train.loss import LossWeights, MetricAccumulator
@@ -117,7 +118,7 @@ def evaluate_checkpoint(
             row["by_config_type"] = [_row(k, sub, v) for k, (sub, v) in kinds.items()]
         results.append(row)
     report = {"checkpoint": str(checkpoint), "model": config.to_dict(), "datasets": results}
-    (out_dir / "metrics.json").write_text(json.dumps(report, indent=2))
+    write_text(out_dir / "metrics.json", json.dumps(report, indent=2))
     return report
 
 

@@ -36,9 +36,11 @@ def _version() -> str:
 def _user_errors() -> tuple[type[BaseException], ...]:
     """Exceptions reported as one line: the message is meant for the user."""
     from hermnet.data import DataError
+    from hermnet.files import WriteError
     from hermnet.model.checkpoint import CheckpointError
 
     errors: list[type[BaseException]] = [DataError, CheckpointError, FileNotFoundError]
+    errors.append(WriteError)
     try:
         from hermnet.train.config import ConfigError
 

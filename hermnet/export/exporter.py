@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from importlib import metadata as importlib_metadata
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -15,6 +15,7 @@ from hermnet.export import keys
 from hermnet.export.errors import ExportError
 from hermnet.export.module import DeployedHermNet
 from hermnet.export.selfcheck import TOLERANCES
+from hermnet.files import atomic_path
 from hermnet.model import ModelConfig, build_model
 from hermnet.model.potential import HermNetPotential, evaluate_structure
 from hermnet.nn.fused import fuse_layers
@@ -77,15 +78,23 @@ def export_potential(
     meta[keys.METADATA_NUM_PARAMETERS] = sum(p.numel() for p in scripted.parameters())
     meta[keys.METADATA_TF32] = bool(tf32)
     meta[keys.METADATA_FUSED_EDGES] = bool(fused)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.jit.save(scripted, str(path), _extra_files={keys.METADATA_FILE: json.dumps(meta)})
+    # Serialised in memory, then staged next to `path` and renamed over it only after its
+    # self-check passed: a full disk or read-only folder (WriteError) or a failed check
+    # leaves the previous model intact. (torch's own file writer aborts the process on a
+    # full disk, so it never touches the target.)
+    buffer = io.BytesIO()
+    torch.jit.save(scripted, buffer, _extra_files={keys.METADATA_FILE: json.dumps(meta)})
 
     from hermnet.export.loader import load_exported  # the file as every engine will see it
 
-    result = load_exported(path).self_check()
-    if not result.passed:
-        raise ExportError(f"{path}: the exported model disagrees with Python; {result.report()}")
+    with atomic_path(path) as staged:
+        staged.write_bytes(buffer.getvalue())
+        result = load_exported(staged).self_check()
+        if not result.passed:
+            raise ExportError(
+                f"{path}: the exported model disagrees with Python; {result.report()} "
+                "(nothing was written)"
+            )
     return meta
 
 

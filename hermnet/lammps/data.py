@@ -15,6 +15,8 @@ import numpy as np
 from ase import Atoms
 from ase.data import atomic_masses, atomic_numbers
 
+from hermnet.files import write_text
+
 __all__ = ["lammps_frame", "write_data"]
 
 
@@ -93,5 +95,4 @@ def write_data(
         f"{i} {t} {x:.17g} {y:.17g} {z:.17g}"
         for i, (t, (x, y, z)) in enumerate(zip(types, positions, strict=True), 1)
     ]
-    with open(path, "w") as f:
-        f.write("\n".join(lines) + "\n")
+    write_text(path, "\n".join(lines) + "\n")  # atomic: WriteError, old file intact

@@ -1,24 +1,42 @@
-"""Checkpoint files: written atomically, loaded with a clear error when they are not ours.
+"""Checkpoint files: written atomically, loaded safely, with a clear error when not ours.
 
-A checkpoint is a torch.save'd dict:
+A checkpoint is a torch.save'd dict of tensors, numbers, strings, None and plain
+containers (lists, tuples, dicts) only:
   format: "hermnet-checkpoint", version: int,
   model_config: ModelConfig.to_dict(),
   model_state: state_dict of the HermNetPotential (raw weights),
   ema_state: state_dict with EMA weights, or None (inference prefers it),
   plus whatever the trainer adds (optimizer, scheduler, epoch, rng, metrics, config,
   data_description).
+
+Loading uses torch.load(weights_only=True): a pickle that names any other Python object
+(which could run code while it is read) is refused before anything in it runs.
+Checkpoints are the files people share, so no command loads them any other way.
 """
 
 import os
-import tempfile
+import pickle
+import re
 from pathlib import Path
 
+import numpy as np
 import torch
 
+from hermnet.files import torch_save
 from hermnet.model.config import ModelConfig
 
 FORMAT = "hermnet-checkpoint"
 VERSION = 1
+
+# Checkpoints written before the plain-types rule hold numpy's RNG state as a uint32
+# array; these are the only globals such a pickle needs besides torch's own, and none of
+# them can run code, so those files stay readable as they are.
+_LEGACY_NUMPY_GLOBALS = [
+    np.ndarray,
+    np.dtype,
+    type(np.dtype(np.uint32)),
+    getattr(np, "_core", np.core).multiarray._reconstruct,
+]
 
 
 class CheckpointError(RuntimeError):
@@ -28,21 +46,10 @@ class CheckpointError(RuntimeError):
 def save_checkpoint(path: str | os.PathLike, payload: dict) -> None:
     """Write to a temporary file in the same folder, fsync, then rename over `path`.
 
-    A crash at any moment leaves either the old file or the new one, never half of one.
+    A crash at any moment leaves either the old file or the new one, never half of one;
+    a full disk or read-only folder raises hermnet.files.WriteError.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"format": FORMAT, "version": VERSION, **payload}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(payload, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    torch_save({"format": FORMAT, "version": VERSION, **payload}, path)
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: str = "cpu") -> dict:
@@ -51,12 +58,16 @@ def load_checkpoint(path: str | os.PathLike, map_location: str = "cpu") -> dict:
         raise CheckpointError(
             f"checkpoint {path} does not exist; pass the path of a best.pt or last.pt"
         )
+    _refuse_exported_model(path)
     try:
-        payload = torch.load(path, map_location=map_location, weights_only=False)
+        with torch.serialization.safe_globals(_LEGACY_NUMPY_GLOBALS):
+            payload = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise CheckpointError(_unsafe_message(path, err)) from err
     except Exception as err:  # torch raises many types for a damaged file
         raise CheckpointError(
-            f"{path} could not be read as a HermNet checkpoint ({type(err).__name__}: {err}); "
-            "it may be truncated or not a checkpoint"
+            f"{path} could not be read as a HermNet checkpoint ({type(err).__name__}: "
+            f"{_first_line(err)}); it may be truncated or not a checkpoint"
         ) from err
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(
@@ -69,6 +80,35 @@ def load_checkpoint(path: str | os.PathLike, map_location: str = "cpu") -> dict:
             f"understands ({VERSION}); upgrade hermnet"
         )
     return payload
+
+
+def _refuse_exported_model(path: Path) -> None:
+    """An exported model is a TorchScript archive: say so in one line, not its source."""
+    from hermnet.export.loader import is_exported_model
+
+    if is_exported_model(path):
+        raise CheckpointError(
+            f"{path} is an exported model (from `hermnet export`), not a training checkpoint; "
+            "`hermnet evaluate`, `hermnet info`, HermNetCalculator and LAMMPS take it as it "
+            "is, while export, --resume and training.init_from need the run's best.pt or last.pt"
+        )
+
+
+def _unsafe_message(path: Path, err: Exception) -> str:
+    found = re.search(r"GLOBAL ([\w.]+)", str(err))
+    detail = f"it names {found.group(1)}" if found else _first_line(err)
+    return (
+        f"{path} is refused: it holds Python objects other than tensors, numbers, strings "
+        f"and plain containers ({detail}), and loading such objects can run arbitrary code; "
+        "hermnet checkpoints never contain them. If you wrote this file yourself and trust "
+        "it, convert it once with `python -m hermnet.model.convert_checkpoint "
+        f"{path} --trust`"
+    )
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
 
 
 def load_potential(path: str | os.PathLike, device: str = "cpu", use_ema: bool = True):

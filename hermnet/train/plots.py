@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hermnet.files import atomic_path
 from hermnet.train.run_log import read_metrics
 
 
@@ -38,7 +39,7 @@ def parity_plot(predicted, reference, path: Path, title: str, unit: str) -> None
         ax.set_title(f"{title}\nMAE {mae:.4g}, RMSE {rmse:.4g} {unit}", fontsize=9)
         ax.set_aspect("equal")
         fig.tight_layout()
-        fig.savefig(path)
+        _save(fig, path)
     finally:
         plt.close(fig)
 
@@ -65,6 +66,12 @@ def learning_curve(csv_path: Path, path: Path) -> None:
             if ax.lines:
                 ax.legend()
         fig.tight_layout()
-        fig.savefig(path)
+        _save(fig, path)
     finally:
         plt.close(fig)
+
+
+def _save(fig, path: Path) -> None:
+    # The staged name ends in .tmp, so the format is given rather than guessed from it.
+    with atomic_path(path) as staged:
+        fig.savefig(staged, format="png")

@@ -1,6 +1,12 @@
-"""What a run writes besides checkpoints: metrics.csv, train.log, TensorBoard (optional)."""
+"""What a run writes besides checkpoints: metrics.csv, train.log, TensorBoard (optional).
+
+metrics.csv is rewritten whole through a staged file at every epoch (it is small), so a
+full disk or read-only folder leaves the rows of the epochs before intact and raises one
+WriteError line.
+"""
 
 import csv
+import io
 import math
 import time
 import warnings
@@ -8,6 +14,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from hermnet.files import WriteError, describe_failure, write_text
 from hermnet.train.loss import METRIC_NAMES, STEP_METRIC_NAMES
 
 CSV_COLUMNS = (
@@ -51,19 +58,26 @@ class RunLog:
         if resume_epoch > 0 and self.csv_path.exists():
             with self.csv_path.open(newline="") as handle:
                 rows = [r for r in csv.DictReader(handle) if int(r["epoch"]) <= resume_epoch]
-        with self.csv_path.open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
-            writer.writeheader()
-            for row in rows:
-                writer.writerow({key: row.get(key, "") for key in CSV_COLUMNS})
+        self.rows = [{key: row.get(key, "") for key in CSV_COLUMNS} for row in rows]
+        self._write_csv()
+
+    def _write_csv(self) -> None:
+        text = io.StringIO(newline="")
+        writer = csv.DictWriter(text, fieldnames=CSV_COLUMNS)
+        writer.writeheader()
+        writer.writerows(self.rows)
+        write_text(self.csv_path, text.getvalue())
 
     def message(self, text: str) -> None:
         if not self.enabled:
             return
         tqdm.write(text)
         stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-        with self.text_path.open("a") as handle:
-            handle.write(f"{stamp} {text}\n")
+        try:  # an append-only log: a failed line loses nothing written before
+            with self.text_path.open("a") as handle:
+                handle.write(f"{stamp} {text}\n")
+        except OSError as err:
+            raise WriteError(describe_failure(self.text_path, err)) from err
 
     def epoch(
         self, epoch: int, lr: float, train: dict, val: dict, seconds: float, elapsed: float
@@ -81,8 +95,8 @@ class RunLog:
             for name in names[prefix]:
                 value = values.get(name, math.nan)
                 row[f"{prefix}_{name}"] = "" if math.isnan(value) else f"{value:.8e}"
-        with self.csv_path.open("a", newline="") as handle:
-            csv.DictWriter(handle, fieldnames=CSV_COLUMNS).writerow(row)
+        self.rows.append(row)
+        self._write_csv()
         if self.writer is not None:
             for prefix, values in (("train", train), ("val", val)):
                 for name, value in values.items():

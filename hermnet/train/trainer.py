@@ -28,6 +28,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from hermnet.data import collate
+from hermnet.files import write_text
 from hermnet.model import HermNetPotential, ModelConfig, build_model
 from hermnet.model.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from hermnet.train.config import ConfigError, TrainConfig, load_config
@@ -356,8 +357,8 @@ class _Trainer:
         resumed = self.epoch > 0 or self.global_step > 0
         self.log = RunLog(self.out, ctx.is_main, opts.tensorboard, resume_epoch=self.epoch)
         if ctx.is_main:
-            (self.out / "config.yaml").write_text(
-                yaml.safe_dump(self.cfg.to_dict(), sort_keys=False)
+            write_text(
+                self.out / "config.yaml", yaml.safe_dump(self.cfg.to_dict(), sort_keys=False)
             )
         self.log.message(
             f"{'resuming at' if resumed else 'training from'} epoch {self.epoch + 1}/{opts.epochs}"
@@ -617,7 +618,7 @@ class _Trainer:
             )
             test_metrics = sums.compute()
             finite = {k: (v if math.isfinite(v) else None) for k, v in test_metrics.items()}
-            (self.out / "test_metrics.json").write_text(json.dumps(finite, indent=2) + "\n")
+            write_text(self.out / "test_metrics.json", json.dumps(finite, indent=2) + "\n")
             self.log.message(
                 "test (best model): "
                 + ", ".join(f"{k} {v:.4g}" for k, v in test_metrics.items() if math.isfinite(v))
