@@ -1,5 +1,6 @@
 """ASE calculator over a trained HermNet checkpoint or an exported model."""
 
+import numpy as np
 import torch
 from ase.calculators.calculator import Calculator, all_changes
 from ase.stress import full_3x3_to_voigt_6_stress
@@ -9,6 +10,10 @@ from hermnet.model.checkpoint import load_potential
 from hermnet.model.potential import evaluate_structure, stress_from_virial
 
 BACKENDS = ("python", "cpp")
+
+
+class NonFiniteError(RuntimeError):
+    """The model gave NaN or inf (the C++ core raises the same message as ModelError)."""
 
 
 class HermNetCalculator(Calculator):
@@ -55,10 +60,12 @@ class HermNetCalculator(Calculator):
             self.cutoff = self.exported.cutoff
             return
         if backend == "cpp":
-            raise ValueError(
-                f"{model} is a training checkpoint; the C++ backend needs an exported model: "
-                "run `hermnet export CHECKPOINT -o model.pt` and pass model.pt"
-            )
+            from hermnet.export import ModelFileError, read_metadata
+
+            try:  # says which: missing, truncated or damaged, or a training checkpoint
+                read_metadata(model)
+            except ModelFileError as err:
+                raise ValueError(f"the C++ backend needs an exported model: {err}") from err
         self.potential, self.config, _ = load_potential(model, device=str(self.device))
         self.elements = list(self.config.elements)
         self.dtype = next(self.potential.parameters()).dtype
@@ -79,8 +86,11 @@ class HermNetCalculator(Calculator):
         super().calculate(atoms, properties, system_changes)
         if self.exported is not None:
             self._calculate_exported(self.atoms)
-            return
-        atoms = self.atoms
+        else:
+            self._calculate_checkpoint(self.atoms)
+        self._check_finite(self.atoms)
+
+    def _calculate_checkpoint(self, atoms) -> None:
         periodic = bool(atoms.pbc.any())
         out = evaluate_structure(
             self.potential,
@@ -121,3 +131,40 @@ class HermNetCalculator(Calculator):
             cell = torch.as_tensor(atoms.cell.array, dtype=torch.float64).unsqueeze(0)
             stress = stress_from_virial(out[keys.VIRIAL].reshape(1, 3, 3), cell)[0].numpy()
             self.results["stress"] = full_3x3_to_voigt_6_stress(stress)
+
+    def _check_finite(self, atoms) -> None:
+        """Stop like the C++ core and LAMMPS do, instead of handing NaN to an MD loop."""
+        what, where = None, ""
+        if not np.isfinite(self.results["energy"]):
+            what = "energy"
+        else:
+            bad = np.flatnonzero(~np.isfinite(self.results["forces"]).all(axis=1))
+            if bad.size:
+                what, where = "force", f" (first on atom {int(bad[0])})"
+            elif "stress" in self.results and not np.isfinite(self.results["stress"]).all():
+                what = "stress"
+        if what is None:
+            return
+        self.results = {}  # nothing non-finite stays cached for the next call
+        raise NonFiniteError(
+            f"the model produced a non-finite {what}{where} for {len(atoms)} atoms; stopped "
+            f"rather than continue with wrong forces. {_closest_pair(atoms, self.cutoff)}Atoms "
+            "may overlap or sit far outside the training data; check the structure and the "
+            "time step"
+        )
+
+
+def _closest_pair(atoms, cutoff: float) -> str:
+    from hermnet.data.neighbors import build_graph
+
+    try:
+        edges, shifts = build_graph(atoms.positions, atoms.cell.array, atoms.pbc, cutoff)
+    except Exception:  # the hint is optional; the error above is what matters
+        return ""
+    if edges.shape[1] == 0:
+        return ""
+    vectors = atoms.positions[edges[1]] - atoms.positions[edges[0]] + shifts
+    lengths = np.linalg.norm(vectors, axis=1)
+    k = int(np.argmin(lengths))
+    i, j = int(edges[0, k]), int(edges[1, k])
+    return f"The closest atoms are {i} and {j}, {lengths[k]:.3g} Å apart. "
