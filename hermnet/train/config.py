@@ -2,7 +2,7 @@
 
     model:    every ModelConfig field (elements, variant, cutoff, features, ...)
     data:     train, validation | validation_fraction (+ validation_split), test,
-              max_train, max_validation, config_type_weights
+              max_train, max_validation, config_type_weights, min_distance
     training: optimisation, schedule, EMA, checkpoints, device (TrainingConfig)
     output:   the run folder
 
@@ -53,8 +53,16 @@ class DataConfig:
     # Loss weight per kind of structure (mlearn group, extxyz info config_type), e.g.
     # {Surface: 5.0}: rare kinds that the errors show are underfitted. Others weigh 1.
     config_type_weights: dict[str, float] | None = None
+    # Two atoms closer than this (Å) stop the run with the structure named: such a pair
+    # is a broken frame and makes the loss NaN. 0 turns the check off.
+    min_distance: float = 0.5
 
     def validate(self) -> None:
+        if not isinstance(self.min_distance, int | float) or not self.min_distance >= 0:
+            raise ConfigError(
+                f"data.min_distance must be a distance in Å >= 0 (0 turns the check off), "
+                f"got {self.min_distance!r}"
+            )
         if not self.train:
             raise ConfigError("data.train is empty: list at least one file, folder or glob")
         if self.validation is not None and self.validation_fraction is not None:

@@ -1,7 +1,7 @@
 """Read the configured data, split it and build graph datasets."""
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -16,6 +16,7 @@ from hermnet.data import (
     split_by_group,
     split_train_validation,
 )
+from hermnet.data.checks import absent_elements_warning, check_distances, edgeless_warning
 from hermnet.train.config import DataConfig, TrainConfig
 
 
@@ -26,6 +27,7 @@ class TrainingData:
     test: GraphDataset | None
     type_mapper: TypeMapper
     description: str
+    warnings: list[str] = field(default_factory=list)  # for the run log
 
 
 def _subset(structures: list[Structure], limit: int | None, seed: int) -> list[Structure]:
@@ -112,7 +114,7 @@ def load_training_data(config: TrainConfig, dtype: torch.dtype) -> TrainingData:
         + f"; model elements: {list(mapper.elements)}"
         + (f"; loss weights by config_type: {weights}" if weights else "")
     )
-    return TrainingData(
+    result = TrainingData(
         train=_dataset(train, mapper, cutoff, dtype, weights),
         validation=_dataset(validation, mapper, cutoff, dtype, weights),
         # weighted like validation, so that the test loss compares with the validation one
@@ -120,3 +122,13 @@ def load_training_data(config: TrainConfig, dtype: torch.dtype) -> TrainingData:
         type_mapper=mapper,
         description=description,
     )
+    for part in ("train", "validation", "test"):
+        dataset = getattr(result, part)
+        if dataset is not None:
+            check_distances(dataset, part, data.min_distance)
+    notes = (
+        edgeless_warning(result.train, cutoff),
+        absent_elements_warning(train, mapper.elements, mapper.atomic_numbers),
+    )
+    result.warnings = [note for note in notes if note]
+    return result

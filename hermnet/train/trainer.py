@@ -27,6 +27,7 @@ import yaml
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from hermnet import keys
 from hermnet.data import collate
 from hermnet.files import write_text
 from hermnet.model import HermNetPotential, ModelConfig, build_model
@@ -370,6 +371,8 @@ class _Trainer:
             self.log.message(self.resume_note)
         if self.init_note:  # only set when a new run starts from init_from
             self.log.message(self.init_note)
+        for note in self.data.warnings:
+            self.log.message(note)
         self.start_time = time.monotonic()
         self.start_step = self.global_step
         finished = True
@@ -383,6 +386,8 @@ class _Trainer:
                     break
                 val_metrics = self._validate()
                 monitored = val_metrics[self.best_name]
+                if math.isnan(monitored) or math.isnan(val_metrics["energy_mae"]):
+                    raise TrainingError(self._nan_validation_message(val_metrics))
                 self.schedule.epoch_end(monitored, self.global_step)
                 self._fit_schedule_to_time()
                 self.epoch += 1
@@ -501,13 +506,7 @@ class _Trainer:
                 grad_norm = float(torch.nn.utils.clip_grad_norm_(self.parameters, max_norm))
                 metrics.add_step(grad_norm, max_norm)
                 if not (math.isfinite(loss_value) and math.isfinite(grad_norm)):
-                    raise TrainingError(
-                        f"the loss became {loss_value} (gradient norm {grad_norm}) at "
-                        f"epoch {self.epoch + 1}, step {self.global_step + 1}: training diverged. "
-                        f"Lower training.learning_rate (now {opts.learning_rate:g}, try "
-                        f"{opts.learning_rate / 10:g}) or set training.grad_clip; "
-                        f"last.pt holds the last good state"
-                    )
+                    raise TrainingError(self._divergence_message(loss_value, grad_norm, out, batch))
                 self.optimizer.step()
                 if self.ema is not None:
                     self.ema.update(self.potential)
@@ -546,6 +545,55 @@ class _Trainer:
         reduced = MetricAccumulator(device=self.device)
         reduced.sums.copy_(ctx.all_reduce_sum(metrics.sums.clone()))
         return reduced.compute(), stopped
+
+    def _divergence_message(self, loss: float, grad_norm: float, out: dict, batch) -> str:
+        """Blame what is at fault: the data when the prediction itself is not finite (or
+        before any update), else the step size; and say which checkpoint exists."""
+        opts = self.opts
+        head = (
+            f"the loss became {loss} (gradient norm {grad_norm}) at epoch {self.epoch + 1}, "
+            f"step {self.global_step + 1}"
+        )
+        energy = out[keys.ENERGY].detach()
+        bad = [batch.sources[k] for k in torch.nonzero(~torch.isfinite(energy)).flatten()]
+        if bad:
+            cause = (
+                f": the model's prediction is not finite for {len(bad)} structure(s) of this "
+                f"batch, first {bad[0]}, which points to the data (atoms nearly on top of each "
+                "other, a broken frame), not the learning rate; check or remove it"
+            )
+        elif self.global_step == self.start_step == 0:
+            cause = (
+                ": before any update, so the data or the loss setup is at fault, not the "
+                f"learning rate; check this batch's structures (first {batch.sources[0]})"
+            )
+        else:
+            cause = (
+                f": training diverged. Lower training.learning_rate (now "
+                f"{opts.learning_rate:g}, try {opts.learning_rate / 10:g}) or set "
+                "training.grad_clip"
+            )
+        return f"{head}{cause}. {self._checkpoint_note()}"
+
+    def _nan_validation_message(self, metrics: dict[str, float]) -> str:
+        """Without it the run would end "successfully" with no best.pt (NaN < best is False)."""
+        head = f"validation {self.best_name} is nan after epoch {self.epoch + 1}"
+        if not math.isnan(metrics["energy_mae"]):
+            return (
+                f"{head}: no validation structure has the labels it needs; choose another "
+                "training.best_metric or add the labels"
+            )
+        return (
+            f"{head}: the model's prediction is not finite for some validation structure "
+            "(atoms nearly on top of each other, a broken frame); check the validation data. "
+            + self._checkpoint_note()
+        )
+
+    def _checkpoint_note(self) -> str:
+        last = self.out / "last.pt"
+        if last.exists():
+            return f"{last} holds the last good state (continue with --resume after the fix)"
+        return "No checkpoint was written yet (last.pt is saved at the end of each epoch)"
 
     def _save_mid_epoch(self, metrics: MetricAccumulator) -> None:
         sums = self.ctx.all_reduce_sum(metrics.sums.clone()).cpu()
