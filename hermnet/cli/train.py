@@ -1,4 +1,4 @@
-"""`hermnet train CONFIG [--resume]`."""
+"""`hermnet train CONFIG [--resume | --overwrite] [--set SECTION.KEY=VALUE ...]`."""
 
 import argparse
 import sys
@@ -19,16 +19,33 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument(
         "--resume",
         action="store_true",
-        help="continue the run in the output folder from its last.pt",
+        help="continue the run in the output folder from its last.pt: weights, optimizer, "
+        "schedule, EMA, epoch and step counters and every random-number generator",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the results of a previous run in the output folder (without it, or "
+        "--resume, a folder holding best.pt, last.pt or metrics.csv is refused)",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override one config entry, checked like the file (repeatable; the value is "
+        "YAML; relative paths are relative to the config's folder), e.g. "
+        "--set training.learning_rate=3e-4 --set output=runs/lr3e-4",
     )
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
-    from hermnet.train import TrainingError, train
+    from hermnet.train import TrainingError, load_config, train
 
+    config = load_config(args.config, args.set)
     try:
-        train(args.config, resume=args.resume)
+        train(config, resume=args.resume, overwrite=args.overwrite)
     except TrainingError as err:
         print(f"hermnet: error: {err}", file=sys.stderr)
         return 1

@@ -17,6 +17,7 @@ import math
 import re
 import types
 import typing
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -274,8 +275,14 @@ class TrainConfig:
         )
 
 
-def load_config(path: str | Path) -> TrainConfig:
-    """Read and validate a YAML training config (ConfigError on any problem)."""
+def load_config(path: str | Path, overrides: Sequence[str] = ()) -> TrainConfig:
+    """Read and validate a YAML training config (ConfigError on any problem).
+
+    overrides: `SECTION.KEY=VALUE` strings (`hermnet train --set`), applied before the
+    checks (hermnet.train.overrides).
+    """
+    from hermnet.train.overrides import apply_overrides
+
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"training config {path} does not exist")
@@ -283,6 +290,7 @@ def load_config(path: str | Path) -> TrainConfig:
         raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError as err:
         raise ConfigError(f"{path} is not valid YAML: {err}") from err
+    raw = apply_overrides(raw, overrides)
     return TrainConfig.from_dict(raw, base_dir=path.resolve().parent, source=path)
 
 

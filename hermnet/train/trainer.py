@@ -55,6 +55,18 @@ from hermnet.train.state import rng_state, seed_everything, set_rng_state
 _SLEEP_ENV = "HERMNET_TRAIN_EPOCH_SLEEP"
 _GRAD_DUMP_ENV = "HERMNET_TRAIN_DUMP_GRADIENTS"
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
+# What a run writes into its folder; --overwrite removes them all.
+RESULT_FILES = (
+    "best.pt",
+    "last.pt",
+    "metrics.csv",
+    "train.log",
+    "test_metrics.json",
+    "config.yaml",
+    "parity_energy.png",
+    "parity_forces.png",
+    "learning_curve.png",
+)
 
 
 class TrainingError(RuntimeError):
@@ -93,8 +105,14 @@ def resolve_device(name: str, ctx: DistContext) -> torch.device:
     return torch.device(name)
 
 
-def train(config: "str | os.PathLike | TrainConfig", resume: bool = False) -> TrainResult:
-    """Train a model as configured; see the module docstring. Returns a TrainResult."""
+def train(
+    config: "str | os.PathLike | TrainConfig", resume: bool = False, overwrite: bool = False
+) -> TrainResult:
+    """Train a model as configured; see the module docstring. Returns a TrainResult.
+
+    A folder that holds a run's results is refused unless `resume` (continue it) or
+    `overwrite` (replace its results, removed just before the new run writes its first file).
+    """
     cfg = config if isinstance(config, TrainConfig) else load_config(config)
     wants_cuda = cfg.training.device.startswith("cuda") or (
         cfg.training.device == "auto" and torch.cuda.is_available()
@@ -103,13 +121,15 @@ def train(config: "str | os.PathLike | TrainConfig", resume: bool = False) -> Tr
         resolve_device(cfg.training.device, DistContext())  # raises the clear error
     ctx = DistContext.from_env(backend="nccl" if wants_cuda else "gloo")
     try:
-        return _Trainer(cfg, ctx, resume).run()
+        return _Trainer(cfg, ctx, resume, overwrite).run()
     finally:
         ctx.close()
 
 
 class _Trainer:
-    def __init__(self, cfg: TrainConfig, ctx: DistContext, resume: bool) -> None:
+    def __init__(
+        self, cfg: TrainConfig, ctx: DistContext, resume: bool, overwrite: bool = False
+    ) -> None:
         self.cfg = cfg
         self.ctx = ctx
         self.opts = cfg.training
@@ -128,7 +148,7 @@ class _Trainer:
         # validation force MAE, or the energy MAE when forces are not trained.
         default = "force_mae" if self.opts.force_weight > 0 else "energy_mae"
         self.best_name = self.opts.best_metric or default
-        self.checkpoint = self._check_output(resume)  # before anything is written
+        self.checkpoint = self._check_output(resume, overwrite)  # before anything is written
         # training.init_from is read and checked before the data, which may take minutes
         self.initial = None
         if self.checkpoint is None and self.opts.init_from:
@@ -137,14 +157,22 @@ class _Trainer:
         self._build()
 
     # ---------------------------------------------------------------- setup
-    def _check_output(self, resume: bool) -> dict | None:
+    def _check_output(self, resume: bool, overwrite: bool) -> dict | None:
         last = self.out / "last.pt"
+        self.stale: list[Path] = []  # a previous run's files, removed when --overwrite
+        if resume and overwrite:
+            raise ConfigError("give --resume (continue the run) or --overwrite, not both")
         if not resume:
-            if last.exists():
+            found = [self.out / name for name in RESULT_FILES if (self.out / name).exists()]
+            results = [path for path in found if _is_result(path)]
+            if results and not overwrite:
+                names = ", ".join(path.name for path in results)
+                what = "continue it with --resume, " if last.exists() else ""
                 raise ConfigError(
-                    f"output folder {self.out} already holds a run (last.pt); continue it "
-                    "with --resume or choose another output folder"
+                    f"output folder {self.out} already holds a run ({names}); {what}choose "
+                    "another output folder, or pass --overwrite to replace its results"
                 )
+            self.stale = found
             return None
         if not last.exists():
             raise CheckpointError(
@@ -356,6 +384,9 @@ class _Trainer:
     def run(self) -> TrainResult:
         opts, ctx = self.opts, self.ctx
         resumed = self.epoch > 0 or self.global_step > 0
+        if ctx.is_main:
+            for path in self.stale:  # --overwrite: no file of the old run survives mixed in
+                path.unlink(missing_ok=True)
         self.log = RunLog(self.out, ctx.is_main, opts.tensorboard, resume_epoch=self.epoch)
         if ctx.is_main:
             write_text(
@@ -676,6 +707,18 @@ class _Trainer:
             f"{self.best_epoch}; files in {self.out}"
         )
         return test_metrics
+
+
+def _is_result(path: Path) -> bool:
+    """Checkpoints, and a metrics.csv with at least one epoch: what a new run must not
+    replace unasked. (A run that failed before its first epoch leaves only a header.)"""
+    if path.suffix == ".pt":
+        return True
+    if path.name != "metrics.csv":
+        return False
+    with path.open() as handle:
+        handle.readline()  # the header
+        return bool(handle.readline().strip())
 
 
 def _summary(epoch: int, epochs: int, lr: float, train: dict, val: dict, seconds: float) -> str:

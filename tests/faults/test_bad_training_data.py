@@ -3,67 +3,14 @@
 import numpy as np
 import pytest
 import torch
-import yaml
-from ase.build import bulk
 from ase.calculators.singlepoint import SinglePointCalculator
-from ase.io import write
 
 from hermnet.cli.main import main
 from hermnet.data import DataError
 from hermnet.train import TrainingError, load_config, train
 from hermnet.train import trainer as trainer_module
 from hermnet.train.data import load_training_data
-
-
-@pytest.fixture(autouse=True)
-def one_thread(monkeypatch):
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
-def frames(count: int, seed: int = 0, overlap_at: int | None = None):
-    """Rattled 4-atom Cu cells with made-up labels; frame `overlap_at` has atoms 0 and 1
-    0.1 Å apart."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for k in range(count):
-        atoms = bulk("Cu", "fcc", a=3.6, cubic=True)
-        atoms.positions += rng.normal(scale=0.05, size=atoms.positions.shape)
-        if k == overlap_at:
-            atoms.positions[1] = atoms.positions[0] + [0.1, 0.0, 0.0]
-        atoms.calc = SinglePointCalculator(
-            atoms,
-            energy=-3.5 * len(atoms) + rng.normal(scale=0.01),
-            forces=rng.normal(scale=0.1, size=(len(atoms), 3)),
-        )
-        out.append(atoms)
-    return out
-
-
-def config(tmp_path, train_frames, validation_frames=None, elements=("Cu",), **sections):
-    write(tmp_path / "train.extxyz", train_frames)
-    write(tmp_path / "val.extxyz", validation_frames or frames(2, seed=1))
-    raw = {
-        "model": {
-            "elements": list(elements),
-            "cutoff": 4.0,
-            "features": 8,
-            "radial_basis": 4,
-            "layers": 1,
-            "dtype": "float64",
-        },
-        "data": {"train": ["train.extxyz"], "validation": ["val.extxyz"]},
-        "training": {"epochs": 2, "batch_size": 2, "seed": 0, "tensorboard": False},
-        "output": "run",
-    }
-    for name, values in sections.items():
-        raw[name].update(values)
-    path = tmp_path / "cfg.yaml"
-    path.write_text(yaml.safe_dump(raw))
-    return path
+from tests.faults.helpers import config, frames
 
 
 @pytest.mark.parametrize("part", ["train", "validation"])
