@@ -1,14 +1,16 @@
-"""`hermnet evaluate`: error metrics of a checkpoint on one or more datasets.
+"""`hermnet evaluate`: error metrics of a checkpoint or an exported model on datasets.
 
 Energy per atom, force and stress MAE/RMSE per dataset, a printed table, a JSON file and
 parity plots. A dataset whose structures carry several config_types (mlearn groups, extxyz
 info config_type) also gets one row per kind: a total can hide that one kind of structure
 (surfaces, vacancies) carries most of the error. Reuses the trainer's evaluation loop and
-plots so that numbers agree with the training log to the last digit.
+plots so that numbers agree with the training log to the last digit. An exported model
+runs through the C++ core (hermnet.export.batched), as in LAMMPS.
 """
 
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,9 +29,9 @@ def _slug(path: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(path.rstrip("/")).name) or "data"
 
 
-def _metrics(potential, items, config, dtype, batch_size: int, device: str):
+def _metrics(potential, items, model, dtype, batch_size: int, device: str):
     loader = DataLoader(
-        GraphDataset(items, TypeMapper(config.elements), config.cutoff, dtype),
+        GraphDataset(items, TypeMapper(model.elements), model.cutoff, dtype),
         batch_size=batch_size,
         shuffle=False,
         collate_fn=collate,
@@ -39,7 +41,7 @@ def _metrics(potential, items, config, dtype, batch_size: int, device: str):
     )
 
 
-def _by_kind(potential, items, config, dtype, batch_size: int, device: str):
+def _by_kind(potential, items, model, dtype, batch_size: int, device: str):
     """Each config_type evaluated once; the whole set's sums are the kinds' sums added.
 
     Returns the whole set's metrics, its prediction arrays (grouped by kind, which the
@@ -52,7 +54,7 @@ def _by_kind(potential, items, config, dtype, batch_size: int, device: str):
     arrays: dict[str, list] = {}
     per_kind = {}
     for kind, subset in groups.items():
-        metrics, kind_arrays = _metrics(potential, subset, config, dtype, batch_size, device)
+        metrics, kind_arrays = _metrics(potential, subset, model, dtype, batch_size, device)
         total.sums += metrics.sums.cpu()
         for key, value in kind_arrays.items():
             arrays.setdefault(key, []).append(value)
@@ -86,17 +88,17 @@ def evaluate_checkpoint(
     batch_size: int = 16,
     device: str = "cpu",
 ) -> dict:
-    """Evaluate `checkpoint` on each dataset; write metrics.json and plots into out_dir."""
+    """Evaluate `checkpoint` (a training checkpoint or an exported model) on each dataset;
+    write metrics.json and plots into out_dir."""
     out_dir = Path(out_dir)
-    potential, config, _ = load_potential(checkpoint, device=device)
-    dtype = next(potential.parameters()).dtype
+    potential, model, dtype = _load(checkpoint, device)
     # Read everything first: a bad dataset must fail before any output is written.
     structures = {path: read_any(path) for path in datasets}
     out_dir.mkdir(parents=True, exist_ok=True)
     results = []
     for path, items in structures.items():
         name = _slug(path)
-        values, arrays, kinds = _by_kind(potential, items, config, dtype, batch_size, device)
+        values, arrays, kinds = _by_kind(potential, items, model, dtype, batch_size, device)
         plots = {
             "energy": out_dir / f"{name}_energy_parity.png",
             "forces": out_dir / f"{name}_forces_parity.png",
@@ -117,9 +119,34 @@ def evaluate_checkpoint(
         if kinds:
             row["by_config_type"] = [_row(k, sub, v) for k, (sub, v) in kinds.items()]
         results.append(row)
-    report = {"checkpoint": str(checkpoint), "model": config.to_dict(), "datasets": results}
+    report = {"checkpoint": str(checkpoint), "model": model.describe, "datasets": results}
     write_text(out_dir / "metrics.json", json.dumps(report, indent=2))
     return report
+
+
+@dataclass
+class _Model:
+    elements: list[str]
+    cutoff: float
+    describe: dict  # the report's "model" entry
+
+
+def _load(path: str | Path, device: str):
+    """(callable potential, _Model, graph dtype) for a checkpoint or an exported model."""
+    from hermnet.export import is_exported_model
+
+    if is_exported_model(path):
+        from hermnet.export.batched import ExportedPotential
+        from hermnet.export.keys import METADATA_MODEL_CONFIG
+
+        exported = ExportedPotential(path, device)
+        config = exported.metadata.get(METADATA_MODEL_CONFIG) or {}
+        describe = {**config, "exported": True, "engine": exported.engine}
+        model = _Model(exported.elements, exported.cutoff, describe)
+        return exported, model, torch.float64  # the engine casts to the model's dtype
+    potential, config, _ = load_potential(path, device=device)
+    model = _Model(list(config.elements), config.cutoff, config.to_dict())
+    return potential, model, next(potential.parameters()).dtype
 
 
 def format_table(report: dict) -> str:

@@ -1,4 +1,4 @@
-"""`hermnet evaluate CHECKPOINT DATA...`"""
+"""`hermnet evaluate MODEL DATA...` (a training checkpoint or an exported model)"""
 
 from pathlib import Path
 
@@ -6,14 +6,20 @@ from pathlib import Path
 def add_parser(subparsers):
     parser = subparsers.add_parser(
         "evaluate",
-        help="error metrics of a checkpoint on datasets",
+        help="error metrics of a checkpoint or an exported model on datasets",
         description="Energy (per atom), force and stress MAE and RMSE per dataset, printed "
-        "as a table and written to OUT/metrics.json with parity plots.",
+        "as a table and written to OUT/metrics.json with parity plots. An exported model "
+        "(from `hermnet export`) is evaluated through the C++ core, as LAMMPS runs it.",
     )
-    parser.add_argument("checkpoint", type=Path, help="best.pt or last.pt of a training run")
+    parser.add_argument(
+        "checkpoint",
+        type=Path,
+        metavar="model",
+        help="best.pt or last.pt of a training run, or an exported model.pt",
+    )
     parser.add_argument("data", nargs="+", help="files, folders or globs (any supported format)")
     parser.add_argument(
-        "--out", type=Path, default=None, help="output folder (default: next to the checkpoint)"
+        "--out", type=Path, default=None, help="output folder (default: next to the model)"
     )
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--device", default="cpu")
