@@ -18,7 +18,7 @@ from collections.abc import Sequence
 # REGISTRATION POINT: subcommand modules, in the order `hermnet --help` lists them.
 # To add a subcommand, create hermnet/cli/<name>.py with add_parser() and run() and list
 # it here.
-SUBCOMMANDS: tuple[str, ...] = ("train", "evaluate", "export", "info")
+SUBCOMMANDS: tuple[str, ...] = ("train", "evaluate", "export", "info", "lammps-data")
 # ---------------------------------------------------------------------------------------
 
 USAGE_ERROR = 2
@@ -36,11 +36,12 @@ def _version() -> str:
 def _user_errors() -> tuple[type[BaseException], ...]:
     """Exceptions reported as one line: the message is meant for the user."""
     from hermnet.data import DataError
+    from hermnet.export.errors import ModelFileError
     from hermnet.files import WriteError
     from hermnet.model.checkpoint import CheckpointError
 
     errors: list[type[BaseException]] = [DataError, CheckpointError, FileNotFoundError]
-    errors.append(WriteError)
+    errors += [WriteError, ModelFileError]
     try:
         from hermnet.train.config import ConfigError
 
@@ -52,7 +53,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
 def load_subcommands(names: Sequence[str] = SUBCOMMANDS) -> list:
     # A missing module is an install problem: let the ImportError say which one.
-    return [importlib.import_module(f"hermnet.cli.{name}") for name in names]
+    return [importlib.import_module(f"hermnet.cli.{name.replace('-', '_')}") for name in names]
 
 
 def build_parser() -> argparse.ArgumentParser:
