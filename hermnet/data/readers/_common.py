@@ -14,7 +14,8 @@ def existing_path(path: str | Path) -> Path:
     if not resolved.exists():
         raise DataError(
             f"{resolved}: no such file or folder (looked in {resolved.absolute()}). Check the "
-            "spelling, or give an absolute path; relative paths start from the working folder."
+            "spelling, or give an absolute path. Relative paths in a training config start "
+            "from the config file's folder, those on the command line from the working folder."
         )
     return resolved
 
