@@ -24,6 +24,8 @@ from hermnet.train.evaluation import evaluate
 from hermnet.train.loss import LossWeights, MetricAccumulator
 from hermnet.train.plots import parity_plot
 
+EV_PER_A3_IN_GPA = 160.21766208
+
 
 def _slug(path: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(path.rstrip("/")).name) or "data"
@@ -58,11 +60,28 @@ def _by_kind(potential, items, model, dtype, batch_size: int, device: str):
         total.sums += metrics.sums.cpu()
         for key, value in kind_arrays.items():
             arrays.setdefault(key, []).append(value)
-        per_kind[kind] = (subset, metrics.compute())
+        values = metrics.compute()
+        values.update(_per_structure(kind_arrays, subset))
+        per_kind[kind] = (subset, values)
     named = sorted(k for k in per_kind if k is not None)
     kinds = {k: per_kind[k] for k in named} if len(named) > 1 else {}
     joined = {key: np.concatenate(values) for key, values in arrays.items()}
-    return total.compute(), joined, kinds
+    values = total.compute()
+    values.update(_per_structure(joined, [s for subset in groups.values() for s in subset]))
+    return values, joined, kinds
+
+
+def _per_structure(arrays: dict, items) -> dict[str, float]:
+    """Energy errors per structure, eV (molecular benchmarks quote them per molecule);
+    `arrays` are in the order of `items`."""
+    atoms = np.array([len(s) for s in items], dtype=np.float64)
+    error = (arrays["energy_per_atom_pred"] - arrays["energy_per_atom_ref"]) * atoms
+    if not error.size:
+        return {"energy_structure_mae": float("nan"), "energy_structure_rmse": float("nan")}
+    return {
+        "energy_structure_mae": float(np.mean(np.abs(error))),
+        "energy_structure_rmse": float(np.sqrt(np.mean(error**2))),
+    }
 
 
 def _row(name: str, items, values: dict) -> dict:
@@ -72,6 +91,8 @@ def _row(name: str, items, values: dict) -> dict:
         "atoms": sum(len(s) for s in items),
         "energy_per_atom_mae": values["energy_mae"],
         "energy_per_atom_rmse": values["energy_rmse"],
+        "energy_per_structure_mae": values["energy_structure_mae"],
+        "energy_per_structure_rmse": values["energy_structure_rmse"],
         "forces_mae": values["force_mae"],
         "forces_rmse": values["force_rmse"],
     }
@@ -149,31 +170,36 @@ def _load(path: str | Path, device: str):
     return potential, model, next(potential.parameters()).dtype
 
 
+# Table columns: (header, unit, row key, factor from the stored eV/Å units). Stress in
+# GPa, as the docs and DFT codes quote it; energies per atom and per structure (molecular
+# benchmarks quote per molecule).
+_COLUMNS = (
+    ("E MAE", "meV/atom", "energy_per_atom_mae", 1e3),
+    ("E RMSE", "meV/atom", "energy_per_atom_rmse", 1e3),
+    ("E MAE", "meV/struct", "energy_per_structure_mae", 1e3),
+    ("F MAE", "meV/Å", "forces_mae", 1e3),
+    ("F RMSE", "meV/Å", "forces_rmse", 1e3),
+    ("S MAE", "GPa", "stress_mae", EV_PER_A3_IN_GPA),
+    ("S RMSE", "GPa", "stress_rmse", EV_PER_A3_IN_GPA),
+)
+
+
 def format_table(report: dict) -> str:
-    header = (
-        f"{'dataset':28s} {'structs':>7s} {'E MAE':>9s} {'E RMSE':>9s} "
-        f"{'F MAE':>9s} {'F RMSE':>9s} {'S MAE':>9s} {'S RMSE':>9s}"
-    )
-    units = (
-        f"{'':28s} {'':>7s} {'meV/atom':>9s} {'meV/atom':>9s} "
-        f"{'meV/Å':>9s} {'meV/Å':>9s} {'meV/Å3':>9s} {'meV/Å3':>9s}"
-    )
-    lines = [header, units]
-    for row in report["datasets"]:
-        lines.append(_table_line(row, ""))
-        lines.extend(_table_line(kind, "  ") for kind in row.get("by_config_type", []))
-    return "\n".join(lines)
-
-
-def _table_line(row: dict, indent: str) -> str:
-    cells = [
-        row["energy_per_atom_mae"],
-        row["energy_per_atom_rmse"],
-        row["forces_mae"],
-        row["forces_rmse"],
-        row.get("stress_mae"),
-        row.get("stress_rmse"),
+    rows = [
+        item
+        for row in report["datasets"]
+        for item in [(row, "")] + [(kind, "  ") for kind in row.get("by_config_type", [])]
     ]
-    text = " ".join(f"{'-':>9s}" if c is None else f"{c * 1e3:9.3f}" for c in cells)
-    name = (indent + row["name"])[:28]
-    return f"{name:28s} {row['structures']:7d} {text}"
+    width = max([len("dataset")] + [len(indent + row["name"]) for row, indent in rows])
+    header = f"{'dataset':{width}s} {'structs':>7s} " + " ".join(
+        f"{title:>10s}" for title, *_ in _COLUMNS
+    )
+    units = f"{'':{width}s} {'':>7s} " + " ".join(f"{unit:>10s}" for _, unit, *_ in _COLUMNS)
+    lines = [header, units]
+    for row, indent in rows:
+        cells = " ".join(
+            f"{'-':>10s}" if row.get(key) is None else f"{row[key] * factor:10.3f}"
+            for _, _, key, factor in _COLUMNS
+        )
+        lines.append(f"{indent + row['name']:{width}s} {row['structures']:7d} {cells}")
+    return "\n".join(lines)
