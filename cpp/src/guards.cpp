@@ -42,7 +42,7 @@ std::string first_problem_line(const std::exception& err) {
 
 double estimate_bytes(const Metadata& m, const std::string& dtype, int64_t n_edges) {
   // Measured on CPU (bench/lammps_ghost_modes.py): the saved activations of forward and
-  // backward take about 45 x features values per edge and layer.
+  // backward take about 45 x features values per edge and HermConv layer (two hops).
   const double layers = m.num_message_hops / 2.0;
   const double features = m.features > 0 ? m.features : 128.0;
   const double value = dtype == "float64" ? 8.0 : 4.0;

@@ -109,7 +109,7 @@ def build_metadata(
         keys.METADATA_ELEMENTS: list(config.elements),
         keys.METADATA_ATOMIC_NUMBERS: list(config.atomic_numbers),
         keys.METADATA_CUTOFF: float(config.cutoff),
-        keys.METADATA_NUM_HOPS: 2 * config.layers,
+        keys.METADATA_NUM_HOPS: config.num_hops,
         keys.METADATA_RECEPTIVE_FIELD: float(config.receptive_field),
         keys.METADATA_VARIANT: config.variant,
         keys.METADATA_DTYPE: config.dtype,

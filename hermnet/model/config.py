@@ -11,6 +11,10 @@ DTYPES = ("float32", "float64")
 AGGREGATIONS = ("smooth", "mean")
 READOUTS = ("atomic", "pooled")
 EMBEDDINGS = ("element", "periodic_table")
+# The sub-network inside each relation: hermconv is the published block (message and
+# update hops); painn keeps its messages and updates each atom PaiNN's way (hermnet.nn.painn).
+BLOCKS = ("hermconv", "painn")
+HOPS_PER_LAYER = {"hermconv": 2, "painn": 1}
 
 
 @dataclass
@@ -23,9 +27,13 @@ class ModelConfig:
 
     elements: list[str] = field(default_factory=list)
     variant: str = "vertex"
+    block: str = "hermconv"
     cutoff: float = 5.0
     features: int = 128
     radial_basis: int = 30
+    # Width of a hidden layer between the sine basis and the filters (shared by the layers;
+    # each layer and relation keeps its own output map), 0 for the published linear filter.
+    radial_mlp: int = 0
     layers: int = 4
     dtype: str = "float32"
     activation: str = "ssp"
@@ -48,6 +56,7 @@ class ModelConfig:
                 raise ValueError(f"model.{key} = {value!r} is not one of {list(allowed)}")
 
         choose("variant", self.variant, VARIANTS)
+        choose("block", self.block, BLOCKS)
         choose("dtype", self.dtype, DTYPES)
         choose("activation", self.activation, tuple(ACTIVATIONS))
         choose("aggregation", self.aggregation, AGGREGATIONS)
@@ -71,6 +80,10 @@ class ModelConfig:
         for key, value in positive.items():
             if not value > 0:
                 raise ValueError(f"model.{key} must be positive, got {value!r}")
+        if not (isinstance(self.radial_mlp, int) and self.radial_mlp >= 0):
+            raise ValueError(
+                f"model.radial_mlp must be 0 (off) or a width, got {self.radial_mlp!r}"
+            )
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"model.dropout must be in [0, 1), got {self.dropout!r}")
 
@@ -83,9 +96,13 @@ class ModelConfig:
         return self.readout == "atomic"
 
     @property
+    def num_hops(self) -> int:
+        """Neighbor hops of the whole model (engines refresh ghost rows after each)."""
+        return HOPS_PER_LAYER[self.block] * self.layers
+
+    @property
     def receptive_field(self) -> float:
-        # Each HermConv is two neighbor hops.
-        return 2 * self.layers * self.cutoff
+        return self.num_hops * self.cutoff
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -11,6 +11,7 @@ from torch import nn
 from hermnet.model.config import ModelConfig
 from hermnet.nn.activations import make_activation
 from hermnet.nn.hermconv import EdgeGeometry, HermConv
+from hermnet.nn.painn import PaiNNConv
 from hermnet.nn.radial import CosineCutoff, SineBasis
 from hermnet.nn.relations import RelationIndex, RelationTables
 
@@ -45,25 +46,24 @@ class HermNet(nn.Module):
         self.cutoff_fn = CosineCutoff(config.cutoff)
         self.relations = RelationTables(config.variant, t)
         rel = self.relations
+        # Radial filters: f_c [e(r) | 1] W per layer and relation (published), or with
+        # radial_mlp > 0 a hidden layer h(r) = act(e(r) A + c) shared by every layer first.
+        radial_width = config.radial_basis
+        if config.radial_mlp > 0:
+            radial_width = config.radial_mlp
+            self.radial_hidden = nn.Sequential(
+                nn.Linear(config.radial_basis, config.radial_mlp),
+                make_activation(config.activation),
+            )
+        else:
+            self.radial_hidden = nn.Identity()
         self.layers = nn.ModuleList(
             [
-                HermConv(
-                    num_relations=rel.num_relations,
-                    features=f,
-                    radial_basis=config.radial_basis,
-                    activation=config.activation,
-                    dropout=config.dropout,
-                    coefficient=rel.coefficient,
-                    per_edge=rel.per_edge,
-                    cs_per_atom=rel.cs_per_atom,
-                    groups_per_atom=rel.groups_per_atom,
-                    two_groups=rel.two_groups,
-                    norm_eps=config.norm_eps,
-                    zero_vectors_in=i == 0,  # embed() starts every v at zero
-                )
+                self._make_layer(config, rel, radial_width, first=i == 0)
                 for i in range(config.layers)
             ]
         )
+        self.hops_per_layer = self.layers[0].hops_per_layer
         self.readout = nn.Sequential(
             nn.Linear(f, f),
             make_activation(config.activation),
@@ -75,6 +75,28 @@ class HermNet(nn.Module):
         self.register_buffer("shift", torch.zeros(t, dtype=torch.float64))
         self.register_buffer("scale", torch.ones((), dtype=torch.float64))
         self.register_buffer("mean_energy", torch.zeros((), dtype=torch.float64))
+
+    @staticmethod
+    def _make_layer(
+        config: ModelConfig, rel: RelationTables, radial_width: int, first: bool
+    ) -> nn.Module:
+        args = dict(
+            num_relations=rel.num_relations,
+            features=config.features,
+            radial_basis=radial_width,
+            activation=config.activation,
+            dropout=config.dropout,
+            coefficient=rel.coefficient,
+            per_edge=rel.per_edge,
+            cs_per_atom=rel.cs_per_atom,
+            groups_per_atom=rel.groups_per_atom,
+            two_groups=rel.two_groups,
+            norm_eps=config.norm_eps,
+            zero_vectors_in=first,  # embed() starts every v at zero
+        )
+        if config.block == "painn":
+            return PaiNNConv(num_types=rel.num_types, **args)
+        return HermConv(**args)
 
     def _geometry(
         self,
@@ -93,7 +115,7 @@ class HermNet(nn.Module):
         # Plain mean: an empty center slot sums nothing, so clamping its count is harmless.
         denominator = total + self.aggregation_eps if self.smooth else total.clamp(min=1.0)
         fc_col = fc.unsqueeze(-1)
-        basis = torch.cat([self.basis(r) * fc_col, fc_col], dim=-1)
+        basis = torch.cat([self.radial_hidden(self.basis(r)) * fc_col, fc_col], dim=-1)
         if self.relations.per_edge > 1:
             basis = basis.index_select(0, idx.inst_edge)
         return EdgeGeometry(
@@ -121,17 +143,15 @@ class HermNet(nn.Module):
     def hop(
         self, k: int, s: torch.Tensor, v: torch.Tensor, geo: EdgeGeometry, idx: RelationIndex
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Message-passing hop k (layer k // 2; even k: message, odd k: update)."""
-        if k < 0 or k >= 2 * len(self.layers):
-            raise ValueError("hop index outside 0 .. 2 * layers - 1")
+        """Message-passing hop k: hop k % h of layer k // h (h hops per layer)."""
+        h = self.hops_per_layer
+        if k < 0 or k >= h * len(self.layers):
+            raise ValueError("hop index outside 0 .. hops per layer * layers - 1")
         out_s, out_v = s, v
         # TorchScript cannot index a ModuleList with a variable: scan it.
         for i, layer in enumerate(self.layers):
-            if i == k // 2:
-                if k % 2 == 0:
-                    out_s, out_v = layer.message(s, v, geo, idx)
-                else:
-                    out_s, out_v = layer.update(s, v, geo, idx)
+            if i == k // h:
+                out_s, out_v = layer.hop(k % h, s, v, geo, idx)
         return out_s, out_v
 
     def atomic_energy(self, s: torch.Tensor, types: torch.Tensor) -> torch.Tensor:

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from hermnet.nn.hermconv import EdgeGeometry, HermConv
+from hermnet.nn.painn import PaiNNConv
 from hermnet.nn.relations import RelationIndex
 
 
@@ -34,7 +35,10 @@ def load_fused_ops() -> None:
         ) from err
 
 
-class FusedHermConv(HermConv):
+class FusedEdgeOperators:
+    """The fused overrides of HermConv's edge methods, shared by every block built on its
+    message hop (HermConv, PaiNNConv). Mixed in before the block's class."""
+
     def radial_message(
         self, phi: torch.Tensor, v: torch.Tensor, geo: EdgeGeometry, idx: RelationIndex
     ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -93,10 +97,22 @@ class FusedHermConv(HermConv):
         return torch.ops.hermnet.gather_scale_add(x, w, src, dst, rows)
 
 
+class FusedHermConv(FusedEdgeOperators, HermConv):
+    pass
+
+
+class FusedPaiNNConv(FusedEdgeOperators, PaiNNConv):
+    pass
+
+
+_FUSED = {HermConv: FusedHermConv, PaiNNConv: FusedPaiNNConv}
+
+
 def fuse_layers(model: nn.Module) -> nn.Module:
-    """Switch every HermConv of `model` to the fused operators, in place (same weights)."""
+    """Switch every layer of `model` to the fused edge operators, in place (same weights)."""
     load_fused_ops()
     for module in model.modules():
-        if type(module) is HermConv:
-            module.__class__ = FusedHermConv
+        fused = _FUSED.get(type(module))
+        if fused is not None:
+            module.__class__ = fused
     return model

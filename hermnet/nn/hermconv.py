@@ -62,6 +62,8 @@ class HermConv(nn.Module):
         self.us2 = GroupedLinear(num_relations, f, 3 * f)
         self.act = make_activation(activation)
         self.drop = nn.Dropout(dropout)
+        # Neighbor hops per layer: message, then update (engines refresh ghosts after each).
+        self.hops_per_layer = 2
 
     def _slots(self, x: torch.Tensor, idx: RelationIndex) -> torch.Tensor:
         """Per-atom rows -> padded [relations, capacity, features] block of their slots."""
@@ -79,6 +81,14 @@ class HermConv(nn.Module):
         """s: [N, F] scalars, v: [N, 3, F] vectors (stored so broadcasts run along F)."""
         s1, v1 = self.message(s, v, geo, idx)
         return self.update(s1, v1, geo, idx)
+
+    def hop(
+        self, j: int, s: torch.Tensor, v: torch.Tensor, geo: EdgeGeometry, idx: RelationIndex
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Hop j of this layer: 0 the message, 1 the update."""
+        if j == 0:
+            return self.message(s, v, geo, idx)
+        return self.update(s, v, geo, idx)
 
     def message(
         self, s: torch.Tensor, v: torch.Tensor, geo: EdgeGeometry, idx: RelationIndex

@@ -55,6 +55,8 @@ class RelationIndex(NamedTuple):
     cs_u0: torch.Tensor  # (N * cs_per_atom,) row of that sum for the first neighbor group
     cs_u1: torch.Tensor  # (N * cs_per_atom,) second group (triad, B != C) or the zero row
     cs_pair: torch.Tensor  # (N * cs_per_atom, 1) bool: center slot has two distinct groups
+    atom_flat: torch.Tensor  # (N,) padded position of each atom, grouped by its element
+    atom_capacity: int
 
 
 class RelationTables(nn.Module):
@@ -131,6 +133,8 @@ class RelationTables(nn.Module):
         slot_atom = torch.arange(n, device=device).repeat_interleave(self.slots_per_atom)
         slot_layout = group_layout(slot_groups, self.num_relations)
 
+        atom_layout = group_layout(types, self.num_types)
+
         g = self.groups_per_atom
         edge_q = center * g + self.side_q[t_neighbor]
         cs_atom = torch.arange(n, device=device).repeat_interleave(self.cs_per_atom)
@@ -151,4 +155,6 @@ class RelationTables(nn.Module):
             cs_u0=cs_u0,
             cs_u1=cs_u1,
             cs_pair=(q1 >= 0).unsqueeze(-1),
+            atom_flat=atom_layout[0],
+            atom_capacity=int(atom_layout[1].item()),
         )

@@ -13,7 +13,7 @@ import pytest
 from hermnet.export import keys, load_core, load_exported
 from tests.export.export_helpers import export_tiny, graph, max_relative
 from tests.export.test_export_hops import STRUCTURES, ghost_domain
-from tests.model.helpers import VARIANTS
+from tests.model.helpers import MODEL_KINDS
 
 FLAGS = dict(compute_virial=True, compute_atomic_virial=True)
 
@@ -36,7 +36,7 @@ def assert_same(got, expected, tol=1e-10):
 
 # Unfused files run the operator chains (what GPUs run) inside each chunk.
 @pytest.mark.parametrize("fused", [True, False])
-@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("variant", MODEL_KINDS)
 @pytest.mark.parametrize("chunk_edges", [1, 37, 200])
 def test_chunked_equals_whole_graph_periodic(tmp_path, variant, chunk_edges, fused):
     export_tiny(variant, tmp_path / "m.pt", fused=fused)
@@ -78,7 +78,7 @@ def test_chunked_with_explicit_ghosts(tmp_path, variant):
 
 
 @pytest.mark.parametrize("fused", [True, False])
-@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("variant", MODEL_KINDS)
 def test_chunked_with_exchange(tmp_path, variant, fused):
     export_tiny(variant, tmp_path / "m.pt", fused=fused)
     model = load_exported(tmp_path / "m.pt")

@@ -14,7 +14,7 @@ from hermnet.export import keys, load_exported
 from hermnet.export.hops import evaluate_by_hops
 from tests.export.export_helpers import as_numpy, export_tiny, graph, max_relative
 from tests.lammps.lammps_helpers import thin_cell
-from tests.model.helpers import VARIANTS, alloy, cu_h_cell
+from tests.model.helpers import MODEL_KINDS, alloy, cu_h_cell
 
 STRUCTURES = {
     "alloy": lambda: alloy(n_repeat=2, seed=5),
@@ -49,7 +49,7 @@ def ghost_domain(atoms, cutoff):
     }
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("variant", MODEL_KINDS)
 @pytest.mark.parametrize("name", list(STRUCTURES))
 def test_hops_with_exchange_equal_forward(tmp_path, variant, name):
     export_tiny(variant, tmp_path / "m.pt")
@@ -105,7 +105,7 @@ def test_stale_ghost_rows_would_be_wrong(tmp_path):
     assert gap > 1e-6
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("variant", MODEL_KINDS)
 def test_core_exchange_equals_python_driver(tmp_path, variant):
     """Model::compute_exchanged (C++, hermnet::OwnerExchange) against the reference driver."""
     from hermnet.export import load_core

@@ -18,7 +18,7 @@ from tests.export.export_helpers import (
     graph,
     max_relative,
 )
-from tests.model.helpers import VARIANTS, alloy, cu_h_cell, ethanol, tiny_potential
+from tests.model.helpers import MODEL_KINDS, alloy, cu_h_cell, ethanol, tiny_potential
 
 FLOAT64_RTOL = 1e-10
 FLOAT32_RTOL = 1e-4  # measured: <= 2e-6 on these systems
@@ -35,7 +35,7 @@ SYSTEMS = {
 def exported(tmp_path_factory):
     folder = tmp_path_factory.mktemp("exported")
     paths = {}
-    for variant in VARIANTS:
+    for variant in MODEL_KINDS:
         for dtype in ("float64", "float32"):
             paths[variant, dtype] = folder / f"{variant}-{dtype}.pt"
             export_tiny(variant, paths[variant, dtype], dtype=dtype)
@@ -70,7 +70,7 @@ def test_cpp_neighbor_list_gives_python_edges(system):
     np.testing.assert_allclose(cpp_shift, edge_shift, rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("variant", MODEL_KINDS)
 @pytest.mark.parametrize("system", SYSTEMS)
 def test_float64_parity(variant, system, loaded):
     atoms = SYSTEMS[system]()
@@ -85,7 +85,7 @@ def test_float64_parity(variant, system, loaded):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("variant", MODEL_KINDS)
 @pytest.mark.parametrize("system", ["molecule", "alloy4"])
 def test_float32_parity(variant, system, loaded):
     atoms = SYSTEMS[system]()

@@ -2,7 +2,7 @@ import pytest
 
 from hermnet.lammps import plugin_path
 from tests.export.export_helpers import export_tiny
-from tests.model.helpers import VARIANTS
+from tests.model.helpers import MODEL_KINDS
 
 
 @pytest.fixture(scope="session")
@@ -16,7 +16,7 @@ def models(tmp_path_factory, plugin):
     """A tiny float64 model (H, C, O, Cu; cutoff 3.5 Å, 2 layers) per variant."""
     folder = tmp_path_factory.mktemp("models")
     paths = {}
-    for variant in VARIANTS:
+    for variant in MODEL_KINDS:
         paths[variant] = folder / f"{variant}.pt"
         export_tiny(variant, paths[variant])
     return paths

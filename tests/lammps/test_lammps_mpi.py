@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from tests.lammps.lammps_helpers import assert_close, pair_lines, run0, structure
-from tests.model.helpers import ELEMENTS, VARIANTS
+from tests.model.helpers import ELEMENTS, MODEL_KINDS
 
 OUTPUTS = ("energy", "forces", "atomic_energy", "virial", "atomic_virial", "atomic_virial6")
 
@@ -42,7 +42,7 @@ def compare_ranks(tmp_path, model, name, ranks, before="", ghosts="auto", option
     return runs
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("variant", MODEL_KINDS)
 def test_exchange_alloy_two_and_three_ranks(tmp_path, models, variant):
     compare_ranks(tmp_path, models[variant], "alloy", [2, 3])
 
@@ -99,7 +99,7 @@ def model_atoms(output: str) -> float:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("variant", MODEL_KINDS)
 def test_exchange_triclinic_and_thin_three_ranks(tmp_path, models, variant):
     compare_ranks(tmp_path / "tri", models[variant], "triclinic", [3, 4])
     compare_ranks(tmp_path / "thin", models[variant], "thin", [2, 3])

@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 
 from tests.lammps.lammps_helpers import assert_close, pair_lines, reference, run0, structure
-from tests.model.helpers import ELEMENTS, VARIANTS
+from tests.model.helpers import ELEMENTS, MODEL_KINDS
 
 OUTPUTS = ("energy", "forces", "atomic_energy", "virial", "atomic_virial")
 
 
 @pytest.mark.parametrize("name", ["molecule", "alloy", "triclinic", "thin"])
-@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("variant", MODEL_KINDS)
 def test_run0_matches_ase(tmp_path, models, variant, name):
     atoms = structure(name)
     got = run0(tmp_path, atoms, pair_lines(models[variant], ELEMENTS))

@@ -8,21 +8,26 @@ from ase.build import bulk, molecule
 from hermnet.model import ModelConfig, build_model
 from hermnet.model.potential import evaluate_structure
 
-VARIANTS = ["vertex", "pair", "triad"]
 ELEMENTS = ["H", "C", "O", "Cu"]
+# "variant" or "variant-block": every relation variant with the published block, and with
+# the mixing block (PaiNN update, radial MLP), so each model test covers both blocks.
+MODEL_KINDS = ["vertex", "pair", "triad", "vertex-painn", "pair-painn", "triad-painn"]
+BLOCK_OPTIONS = {"hermconv": {}, "painn": {"block": "painn", "radial_mlp": 5}}
 
 
 # The tiny model every test builds: small enough for finite differences in seconds.
 TINY = dict(features=8, radial_basis=6, layers=2, cutoff=3.5, dtype="float64")
 
 
-def tiny_config(variant: str, elements=ELEMENTS, **overrides) -> ModelConfig:
-    return ModelConfig(elements=list(elements), variant=variant, **{**TINY, **overrides})
+def tiny_config(kind: str, elements=ELEMENTS, **overrides) -> ModelConfig:
+    variant, _, block = kind.partition("-")
+    options = {**TINY, **BLOCK_OPTIONS[block or "hermconv"], **overrides}
+    return ModelConfig(elements=list(elements), variant=variant, **options)
 
 
-def tiny_potential(variant: str, elements=ELEMENTS, seed: int = 0, **overrides):
+def tiny_potential(kind: str, elements=ELEMENTS, seed: int = 0, **overrides):
     torch.manual_seed(seed)
-    potential = build_model(tiny_config(variant, elements, **overrides))
+    potential = build_model(tiny_config(kind, elements, **overrides))
     # Non-trivial energy references so that shifts and scale are exercised too.
     potential.model.set_energy_reference(
         shift=np.linspace(-3.0, 2.0, len(elements)), scale=1.7, mean_energy=-5.0

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tests.model.helpers import VARIANTS, alloy, cu_h_cell, ethanol, evaluate, tiny_potential
+from tests.model.helpers import MODEL_KINDS, alloy, cu_h_cell, ethanol, evaluate, tiny_potential
 
 H = 1e-5  # central differences: truncation error ~ h^2, round-off ~ 1e-16 / h
 
@@ -12,7 +12,7 @@ def energy(potential, atoms) -> float:
     return float(evaluate(potential, atoms)["energy"][0])
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("variant", MODEL_KINDS)
 @pytest.mark.parametrize("make", [ethanol, cu_h_cell], ids=["molecule", "periodic"])
 def test_forces_are_minus_gradient(variant, make):
     potential = tiny_potential(variant)
@@ -28,7 +28,7 @@ def test_forces_are_minus_gradient(variant, make):
             assert fd == pytest.approx(forces[atom, axis], rel=1e-6, abs=1e-8)
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("variant", MODEL_KINDS)
 def test_stress_is_strain_derivative(variant):
     """ASE convention: stress = (1/V) dE/d(strain), positive under tension."""
     potential = tiny_potential(variant)

@@ -8,7 +8,7 @@ from hermnet.data.neighbors import build_graph
 from hermnet.model import ModelConfig, build_model
 from tests.model.helpers import (
     ELEMENTS,
-    VARIANTS,
+    MODEL_KINDS,
     alloy,
     cu_h_cell,
     ethanol,
@@ -17,7 +17,7 @@ from tests.model.helpers import (
 )
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("variant", MODEL_KINDS)
 @pytest.mark.parametrize(
     "make",
     [lambda: alloy(1), lambda: cu_h_cell(thin=True), lambda: cu_h_cell(thin=True, triclinic=True)],
@@ -45,7 +45,7 @@ def dimer_energy(potential, distance: float) -> float:
     return float(evaluate(potential, atoms)["energy"][0])
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("variant", MODEL_KINDS)
 def test_default_form_is_continuous_at_cutoff(variant):
     potential = tiny_potential(variant)
     cutoff = potential.model.cutoff
@@ -62,7 +62,7 @@ def test_faithful_form_jumps_at_cutoff():
     assert jump > 1e-4
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("variant", MODEL_KINDS)
 @pytest.mark.parametrize("readout", ["atomic", "pooled"])
 def test_alone_equals_in_mixed_batch(variant, readout):
     potential = tiny_potential(variant, readout=readout)

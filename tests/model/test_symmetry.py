@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from tests.model.helpers import (
-    VARIANTS,
+    MODEL_KINDS,
     alloy,
     cu_h_cell,
     ethanol,
@@ -22,7 +22,7 @@ def close(a, b, rtol=RTOL):
     np.testing.assert_allclose(a, b, rtol=0, atol=rtol * scale)
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("variant", MODEL_KINDS)
 @pytest.mark.parametrize("make", [ethanol, cu_h_cell], ids=["molecule", "periodic"])
 def test_rotation_translation(variant, make):
     potential = tiny_potential(variant)
@@ -41,7 +41,7 @@ def test_rotation_translation(variant, make):
     close(out["atomic_virial"].numpy(), rot @ ref["atomic_virial"].numpy() @ rot.T)
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("variant", MODEL_KINDS)
 def test_permutation(variant):
     potential = tiny_potential(variant)
     atoms = alloy()
@@ -53,7 +53,7 @@ def test_permutation(variant):
     close(out["atomic_energy"].numpy(), ref["atomic_energy"].numpy()[perm])
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("variant", MODEL_KINDS)
 def test_sum_rules(variant):
     """Forces sum to zero; per-atom energies and virials add up to the totals."""
     potential = tiny_potential(variant)

@@ -31,8 +31,8 @@ struct Metadata {
   std::vector<std::string> elements;  // chemical symbols in type order
   std::vector<int> atomic_numbers;    // in type order
   double cutoff = 0.0;                // Å
-  int num_message_hops = 0;           // 2 * layers
-  double receptive_field = 0.0;       // Å, 2 * layers * cutoff
+  int num_message_hops = 0;           // layers x hops per layer (hermconv 2, painn 1)
+  double receptive_field = 0.0;       // Å, num_message_hops * cutoff
   std::string variant;                // vertex, pair or triad
   std::string dtype;                  // float32 or float64
   std::string energy_unit;            // eV
