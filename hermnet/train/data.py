@@ -70,7 +70,8 @@ def _split(structures: list[Structure], fraction: float, data: DataConfig, seed:
         raise DataError(
             "data.validation_split: stratified needs a config_type on the structures (mlearn "
             "group, extxyz info config_type), and these files give none; use "
-            "validation_split: random"
+            "validation_split: random (from the command line: --set "
+            "data.validation_split=random)"
         )
     train, validation = split_by_group(structures, kinds, fraction, seed)
     per_kind = Counter(s.config_type for s in validation)

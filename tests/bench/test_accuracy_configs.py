@@ -128,3 +128,39 @@ def test_group_errors_split_the_test_set_by_group():
     assert table["Bulk"]["energy_per_atom_mae_meV"] == pytest.approx((0.0 + 50.0) / 2)
     assert table["Surface"]["energy_per_atom_mae_meV"] == pytest.approx(100.0)
     assert table["Surface"]["forces_mae_meV_A"] == pytest.approx(100.0 / 3)
+
+
+@pytest.mark.parametrize(("benchmark", "extra"), CASES)
+def test_each_benchmark_is_its_recipe_filled_in(benchmark, extra):
+    """One source: run.py's model and training are hermnet train --recipe's."""
+    from hermnet.train.recipes import load_recipe
+
+    _, raw = configure(args_for(benchmark, **extra))
+    recipe = load_recipe(benchmark)
+    assert {k: v for k, v in raw["model"].items() if k != "elements"} == {
+        k: v for k, v in recipe["model"].items() if k != "elements"
+    }
+    same = {k: v for k, v in raw["training"].items() if k in recipe["training"]}
+    assert same == {**recipe["training"], "max_time_minutes": 1.0, "schedule_minutes": 1.0}
+
+
+def test_any_molecule_or_element_with_its_data(tmp_path, monkeypatch):
+    from ase.io import write
+
+    from tests.faults.helpers import frames
+
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "a.extxyz", frames(3))
+    with pytest.raises(SystemExit, match=r"--molecule azobenzene: no shipped data"):
+        configure(args_for("rmd17", molecule="azobenzene"))
+    with pytest.raises(SystemExit, match=r"--train needs --test"):
+        configure(args_for("rmd17", molecule="azobenzene", train=["a.extxyz"]))
+    name, raw = configure(
+        args_for("rmd17", molecule="azobenzene", train=["a.extxyz"], test=["a.extxyz"])
+    )
+    assert name == "rmd17_azobenzene"
+    assert raw["model"]["elements"] == ["Cu"]  # read from the training data
+    assert raw["data"]["train"] == [str(tmp_path / "a.extxyz")]  # from the working folder
+    name, raw = configure(args_for("mlearn", element="Cu", data="datasets"))
+    assert name == "mlearn_Cu" and raw["model"]["elements"] == ["Cu"]
+    assert raw["data"]["train"] == [str(tmp_path / "datasets/mlearn/Cu/training.json")]
