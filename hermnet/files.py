@@ -25,6 +25,24 @@ _CAUSES = {
 }
 
 
+# The one rule for relative paths, quoted by every message about a missing file.
+PATH_RULE = (
+    "a relative path given on the command line, or in a --recipe run, starts from the "
+    "working folder; one written in a config file, or with --set, from the config file's "
+    "folder"
+)
+
+
+def require_file(path: str | os.PathLike, what: str) -> Path:
+    """`path` as a Path, or FileNotFoundError saying where it was looked for and why."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{what} {path} does not exist (looked for {path.absolute()}; {PATH_RULE})"
+        )
+    return path
+
+
 class WriteError(RuntimeError):
     """A file could not be written; the previous version, if any, is unchanged."""
 

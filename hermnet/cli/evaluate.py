@@ -28,7 +28,9 @@ def add_parser(subparsers):
 
 def run(args) -> int:
     from hermnet.evaluate import evaluate_checkpoint, format_table
+    from hermnet.files import require_file
 
+    require_file(args.checkpoint, "model")
     out = args.out or args.checkpoint.parent / "evaluation"
     report = evaluate_checkpoint(
         args.checkpoint, args.data, out, batch_size=args.batch_size, device=args.device

@@ -40,8 +40,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from hermnet.export import ExportError, export_checkpoint, keys
+    from hermnet.files import require_file
     from hermnet.model.checkpoint import CheckpointError
 
+    require_file(args.checkpoint, "checkpoint")
     try:
         meta = export_checkpoint(
             args.checkpoint, args.output, args.dtype, args.frame, args.tf32, not args.unfused

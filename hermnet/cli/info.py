@@ -68,7 +68,9 @@ def describe(meta: dict) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from hermnet.export import ModelFileError, load_exported, read_metadata
+    from hermnet.files import require_file
 
+    require_file(args.model, "model")
     try:
         meta = read_metadata(args.model)
     except ModelFileError as err:

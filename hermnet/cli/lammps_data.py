@@ -45,8 +45,11 @@ def model_elements(path: str) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     from ase.io import read
 
+    from hermnet.files import require_file
     from hermnet.lammps.data import lammps_frame, write_data
 
+    require_file(args.model, "model")
+    require_file(args.structure, "structure file")
     elements = model_elements(args.model)
     try:
         atoms = read(args.structure, index=int(args.index))

@@ -8,7 +8,8 @@
 
 Unknown or misspelt keys, wrong types and out-of-range values raise ConfigError (a
 ValueError) naming the key, its section and, for a misspelt key, the closest valid name.
-Relative paths (data files and globs, output) are relative to the config file's folder.
+Relative paths (data files and globs, output, init_from) are relative to the config file's
+folder (hermnet.files.PATH_RULE).
 """
 
 import dataclasses
@@ -291,7 +292,11 @@ def load_config(path: str | Path, overrides: Sequence[str] = ()) -> TrainConfig:
 def read_config_file(path: Path) -> Any:
     """The parsed YAML of a config file (ConfigError when it is missing or not YAML)."""
     if not path.is_file():
-        raise ConfigError(f"training config {path} does not exist")
+        from hermnet.files import PATH_RULE
+
+        raise ConfigError(
+            f"training config {path} does not exist (looked for {path.absolute()}; {PATH_RULE})"
+        )
     try:
         return yaml.safe_load(path.read_text())
     except yaml.YAMLError as err:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from hermnet.data.errors import DataError
 from hermnet.data.structure import Structure
+from hermnet.files import PATH_RULE
 
 
 def existing_path(path: str | Path) -> Path:
@@ -14,8 +15,7 @@ def existing_path(path: str | Path) -> Path:
     if not resolved.exists():
         raise DataError(
             f"{resolved}: no such file or folder (looked in {resolved.absolute()}). Check the "
-            "spelling, or give an absolute path. Relative paths in a training config start "
-            "from the config file's folder, those on the command line from the working folder."
+            f"spelling, or give an absolute path: {PATH_RULE}."
         )
     return resolved
 
