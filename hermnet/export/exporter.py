@@ -192,7 +192,7 @@ def export_checkpoint(
     from hermnet.model.checkpoint import load_checkpoint, load_potential
 
     payload = load_checkpoint(checkpoint)
-    check_local(ModelConfig(**payload["model_config"]))
+    check_local(ModelConfig.from_saved(payload["model_config"]))
     potential, config, payload = load_potential(checkpoint)
     description = payload.get("data_description") or _describe_data(payload)
     return export_potential(

@@ -116,7 +116,7 @@ def load_potential(path: str | os.PathLike, device: str = "cpu", use_ema: bool =
     from hermnet.model import build_model
 
     payload = load_checkpoint(path)
-    config = ModelConfig(**payload["model_config"])
+    config = ModelConfig.from_saved(payload["model_config"])
     potential = build_model(config)
     state = payload.get("ema_state") if use_ema else None
     potential.load_state_dict(state if state is not None else payload["model_state"])

@@ -108,6 +108,12 @@ class ModelConfig:
         return asdict(self)
 
     @classmethod
+    def from_saved(cls, saved: dict) -> "ModelConfig":
+        """The config stored in a checkpoint or an exported model's metadata. Files written
+        before `block` existed hold the published block, whatever today's default is."""
+        return cls(**{"block": "hermconv", **saved})
+
+    @classmethod
     def faithful(cls, **overrides) -> "ModelConfig":
         """The published model: plain-mean update, pooled readout, periodic-table embedding."""
         base = {

@@ -187,7 +187,7 @@ class _Trainer:
         # Fields added since the checkpoint was written take their defaults; with a field
         # since removed, the stored dict is compared as it is.
         with contextlib.suppress(TypeError, ValueError):
-            saved = ModelConfig(**saved).to_dict()
+            saved = ModelConfig.from_saved(saved).to_dict()
         changed = sorted(key for key in current if saved.get(key) != current[key])
         if changed:
             raise ConfigError(

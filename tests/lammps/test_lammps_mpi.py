@@ -47,10 +47,11 @@ def test_exchange_alloy_two_and_three_ranks(tmp_path, models, variant):
     compare_ranks(tmp_path, models[variant], "alloy", [2, 3])
 
 
-def test_exchange_molecule_with_empty_ranks(tmp_path, models):
+@pytest.mark.parametrize("kind", ["pair", "vertex-painn"])
+def test_exchange_molecule_with_empty_ranks(tmp_path, models, kind):
     """A molecule in a vacuum box cut into 4 slabs along x: the outer ranks own no atom, and
     still pass their neighbors' exchanges on."""
-    runs = compare_ranks(tmp_path, models["pair"], "molecule", [2, 4], "processors * 1 1")
+    runs = compare_ranks(tmp_path, models[kind], "molecule", [2, 4], "processors * 1 1")
     assert nlocal_min(runs[4]["run"].output) == 0
 
 

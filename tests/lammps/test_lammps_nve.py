@@ -28,10 +28,10 @@ from tests.export.export_helpers import export_tiny
 from tests.model.helpers import ELEMENTS, alloy
 
 
-@pytest.fixture(scope="module")
-def smooth_model(tmp_path_factory, plugin):
-    path = tmp_path_factory.mktemp("nve") / "triad.pt"
-    export_tiny("triad", path, norm_eps=1e-2)
+@pytest.fixture(scope="module", params=["triad", "triad-painn"])
+def smooth_model(tmp_path_factory, plugin, request):
+    path = tmp_path_factory.mktemp("nve") / f"{request.param}.pt"
+    export_tiny(request.param, path, norm_eps=1e-2)
     return path
 
 
@@ -77,11 +77,12 @@ def test_nve_conserves_energy(tmp_path, smooth_model):
 
 
 @pytest.mark.slow
-def test_nve_on_two_ranks_follows_one_rank(tmp_path, plugin):
+@pytest.mark.parametrize("kind", ["pair", "pair-painn"])
+def test_nve_on_two_ranks_follows_one_rank(tmp_path, plugin, kind):
     """Atoms migrate between ranks (ghost exchange, the default there); the trajectory stays
     that of one rank."""
-    model = tmp_path / "pair.pt"
-    export_tiny("pair", model, norm_eps=1e-2)
+    model = tmp_path / f"{kind}.pt"
+    export_tiny(kind, model, norm_eps=1e-2)
     one = nve_energies(tmp_path / "one", model, 1.0, 200)
     two = nve_energies(tmp_path / "two", model, 1.0, 200, nprocs=2)
     assert np.abs(two - one).max() < 1e-9
