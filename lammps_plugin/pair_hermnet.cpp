@@ -329,18 +329,28 @@ void PairHermNet::load_model() {
 
 void PairHermNet::run_self_check() {
   Impl& s = *impl_;
-  int passed = 0;
+  // 1: passed; 0: ran and differs; -1: could not run (no result to compare).
+  int status = 1;
   if (comm->me == 0) {
     try {
       const hermnet::SelfCheckResult result = s.model->self_check();
-      passed = result.passed ? 1 : 0;
+      status = result.passed ? 1 : 0;
       s.self_check_report = result.report;
     } catch (const std::exception& err) {
-      s.self_check_report = std::string("self-check could not run: ") + err.what();
+      status = -1;
+      s.self_check_report = err.what();
     }
   }
-  MPI_Bcast(&passed, 1, MPI_INT, 0, world);
-  if (!passed) {
+  MPI_Bcast(&status, 1, MPI_INT, 0, world);
+  if (status == -1) {
+    error->all(FLERR,
+               "pair_style hermnet: the model's embedded self-check could not run through the "
+               "C++ path, so this model file cannot be verified with this build (no result was "
+               "compared): {}. Check it with `hermnet info {}`, re-export it with the installed "
+               "hermnet (`hermnet export`), or pass `check no` at your own risk",
+               s.self_check_report, s.path);
+  }
+  if (status == 0) {
     error->all(FLERR,
                "pair_style hermnet: the model's embedded self-check frame gives different "
                "results through the C++ path than at export, so this model file or this build "

@@ -85,6 +85,7 @@ def test_failing_self_check(tmp_path, models):
     bad = bad_self_check_model(models["vertex"], tmp_path / "bad.pt")
     error = run_script(tmp_path, f"pair_style hermnet {bad.name}\npair_coeff * * H C O Cu")
     assert "self-check" in error and "forces differs at flat index 7" in error
+    assert "gives different results" in error and "could not run" not in error
     assert "check no" in error
     # `check no` skips it (the model itself is fine)
     (tmp_path / "results.txt").unlink(missing_ok=True)
@@ -183,3 +184,19 @@ run 0
     run = run_lammps(script, tmp_path, nprocs=nprocs, check=False)
     assert run.returncode != 0
     assert "non-finite" in run.output and "stopped rather than continue" in run.output
+
+
+def test_self_check_that_cannot_run_is_not_called_different(tmp_path, models):
+    """A hop interface newer than the core: the hop-by-hop check cannot run at all."""
+    extra = {keys.METADATA_FILE: ""}
+    module = torch.jit.load(str(models["vertex"]), _extra_files=extra)
+    meta = json.loads(extra[keys.METADATA_FILE])
+    meta[keys.METADATA_HOP_INTERFACE] = 99
+    torch.jit.save(
+        module, str(tmp_path / "newer.pt"), _extra_files={keys.METADATA_FILE: json.dumps(meta)}
+    )
+    error = run_script(tmp_path, "pair_style hermnet newer.pt\npair_coeff * * H C O Cu")
+    assert "self-check could not run through the C++ path" in error
+    assert "no result was compared" in error
+    assert "hop interface version 99, newer than this core" in error
+    assert "different results" not in error and "check no" in error
