@@ -13,6 +13,7 @@ from tests.model.helpers import (
     cu_h_cell,
     ethanol,
     evaluate,
+    tiny_config,
     tiny_potential,
 )
 
@@ -152,3 +153,28 @@ def test_float32_close_to_float64():
         a["forces"].numpy(),
         atol=1e-4 * float(a["forces"].abs().max()),
     )
+
+
+@pytest.mark.parametrize("variant", MODEL_KINDS)
+def test_receptive_field_is_hops_times_cutoff(variant):
+    """A chain whose atoms see only their nearest neighbors: atom 0's energy depends on the
+    atoms up to `num_hops` links away (hermconv: 2 per layer, painn: 1) and on none beyond,
+    as the exported receptive field tells engines."""
+    from ase import Atoms
+
+    potential = tiny_potential(variant)
+    config = tiny_config(variant)
+    hops = config.num_hops
+    assert config.receptive_field == pytest.approx(hops * config.cutoff)
+    spacing = 0.55 * config.cutoff  # second neighbors (1.1 r_c) are out of reach
+    n = hops + 2
+    chain = Atoms("Cu" * n, positions=[[i * spacing, 0.1 * (i % 2), 0.0] for i in range(n)])
+
+    def energy_of_atom0(moved: int) -> float:
+        atoms = chain.copy()
+        atoms.positions[moved] += [0.0, 0.3, 0.2]
+        return float(evaluate(potential, atoms)["atomic_energy"][0])
+
+    base = float(evaluate(potential, chain)["atomic_energy"][0])
+    assert abs(energy_of_atom0(hops) - base) > 1e-12  # the last atom in reach (weakly)
+    assert energy_of_atom0(hops + 1) == base  # one link beyond: not read at all
