@@ -12,7 +12,10 @@ ELEMENTS = ["H", "C", "O", "Cu"]
 # "variant" or "variant-block": every relation variant with the published block, and with
 # the mixing block (PaiNN update, radial MLP), so each model test covers both blocks.
 MODEL_KINDS = ["vertex", "pair", "triad", "vertex-painn", "pair-painn", "triad-painn"]
-BLOCK_OPTIONS = {"hermconv": {}, "painn": {"block": "painn", "radial_mlp": 5}}
+BLOCK_OPTIONS = {
+    "hermconv": {"block": "hermconv"},
+    "painn": {"block": "painn", "radial_mlp": 5},
+}
 
 
 # The tiny model every test builds: small enough for finite differences in seconds.
