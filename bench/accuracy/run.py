@@ -12,15 +12,18 @@
     python bench/accuracy/run.py mlearn --element Cu --data ~/mlearn/data   # FOLDER/Cu/*.json
     python bench/accuracy/run.py rmd17 --molecule azobenzene \
         --train azo_train.npz --test azo_test.npz        # any molecule: your files
-    python bench/accuracy/run.py table                                   # docs/results.md
+    python bench/accuracy/run.py table          # docs/results.md and docs/results/experiments.md
 
 Each run trains with the benchmark's recipe (hermnet/train/recipes/<benchmark>.yaml, the
 file `hermnet train --recipe` runs: one source for both), filled with the data, elements
 and time limit, evaluates the best (EMA) checkpoint on the test set with `hermnet
 evaluate`'s code, and writes bench/results/accuracy/<name>.json: the command, hardware,
-training time, config and test errors. `table` rebuilds the table of docs/results.md from
-those files. Checkpoints stay in runs/accuracy/ (not committed). --faithful trains the
-published form (ModelConfig.faithful()) instead of the smooth default.
+training time, config and test errors. `table` rebuilds from those files the headline
+table of docs/results.md (the best line of each benchmark beside the published anchors),
+the accuracy-cost figure (bench/accuracy/front.py) and the table of every run in
+docs/results/experiments.md. Checkpoints stay in runs/accuracy/ (not committed).
+--faithful trains the published form (ModelConfig.faithful()) instead of the smooth
+default.
 
 Data: the shipped datasets in ../shared/data (paths relative to the project root, as
 recorded), another folder of the same layout with --data, or any files with --train,
@@ -311,16 +314,20 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="SECTION.KEY=VALUE",
             help="override one config entry (repeatable), e.g. training.weight_decay=0.01",
         )
-    sub.add_parser("table", help="rebuild the table in docs/results.md")
+    sub.add_parser(
+        "table", help="rebuild the tables of docs/results.md and docs/results/experiments.md"
+    )
     return parser
 
 
 def main() -> None:
     args = build_parser().parse_args()
     if args.benchmark == "table":
-        from bench.accuracy.table import write_table
+        from bench.accuracy.front import write_front
+        from bench.accuracy.table import write_pages
 
-        write_table(RESULTS, ROOT / "docs" / "results.md")
+        write_pages(RESULTS, ROOT / "docs")
+        write_front(RESULTS, ROOT / "docs" / "results.md")
     else:
         run_benchmark(args)
 

@@ -1,6 +1,8 @@
-"""The results table of docs/results.md, rebuilt from bench/results/accuracy/*.json.
+"""The tables of the results pages, rebuilt from bench/results/accuracy/*.json.
 
-The table sits between two marker lines in docs/results.md; the text around it is kept.
+docs/results.md: the headline table (bench/accuracy/headline.py), the best line per
+benchmark beside the anchors. docs/results/experiments.md: every run, one line each.
+Each table sits between two marker lines; the text around it is kept.
 """
 
 from __future__ import annotations
@@ -24,7 +26,11 @@ def rows(results: Path) -> list[str]:
     for path in sorted(results.glob("*.json")):
         r = json.loads(path.read_text())
         m, t = r["config"]["model"], r["test"]
-        model = f"{m['variant']} F={m['features']} L={m['layers']} {m['dtype']}"
+        block = m.get("block", "hermconv")  # files without the key hold the published block
+        kind = m["variant"] if block == "hermconv" else f"{m['variant']} {block}"
+        model = f"{kind} F={m['features']} L={m['layers']} {m['dtype']}"
+        if m.get("radial_mlp"):
+            model += f" mlp{m['radial_mlp']}"
         if m.get("readout") == "pooled":
             model += " faithful"
         if r["benchmark"] == "rmd17":
@@ -60,3 +66,11 @@ def write_table(results: Path, doc: Path) -> None:
     table = "\n".join(rows(results))
     doc.write_text(f"{head}{BEGIN}\n{table}\n{END}{tail}")
     print(table)
+
+
+def write_pages(results: Path, docs: Path) -> None:
+    """The headline table in docs/results.md and every run in docs/results/experiments.md."""
+    from bench.accuracy.headline import write_headline
+
+    print(write_headline(results, docs / "results.md"))
+    write_table(results, docs / "results" / "experiments.md")
