@@ -18,7 +18,15 @@ from collections.abc import Sequence
 # REGISTRATION POINT: subcommand modules, in the order `hermnet --help` lists them.
 # To add a subcommand, create hermnet/cli/<name>.py with add_parser() and run() and list
 # it here.
-SUBCOMMANDS: tuple[str, ...] = ("train", "evaluate", "export", "info", "lammps-data")
+SUBCOMMANDS: tuple[str, ...] = (
+    "train",
+    "evaluate",
+    "export",
+    "info",
+    "lammps-data",
+    "deviation",
+    "select",
+)
 # ---------------------------------------------------------------------------------------
 
 USAGE_ERROR = 2
@@ -42,6 +50,10 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
     errors: list[type[BaseException]] = [DataError, CheckpointError, FileNotFoundError]
     errors += [WriteError, ModelFileError]
+    from hermnet.committee import CommitteeError, SelectionError
+    from hermnet.deviation import ModelDeviFileError
+
+    errors += [CommitteeError, SelectionError, ModelDeviFileError]
     try:
         from hermnet.train.config import ConfigError
 

@@ -79,6 +79,15 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "with --recipe), e.g. --set training.learning_rate=3e-4 --set output=runs/lr3e-4",
     )
     parser.add_argument(
+        "--seeds",
+        nargs="+",
+        type=int,
+        metavar="N",
+        help="train a committee (for model deviation): one run per seed, one after the "
+        "other, in OUTPUT/seed<N> with training.seed = N; --resume continues the members "
+        "that have a last.pt and starts the others",
+    )
+    parser.add_argument(
         "--print-config",
         action="store_true",
         help="print the config that would run, as YAML, and stop (with --recipe and no "
@@ -112,9 +121,38 @@ def run(args: argparse.Namespace) -> int:
         return 0
     for note in notes:
         print(f"hermnet: {note}", file=sys.stderr)
+    if args.seeds is not None:
+        return _train_committee(config, args)
     try:
         train(config, resume=args.resume, overwrite=args.overwrite)
     except TrainingError as err:
         print(f"hermnet: error: {err}", file=sys.stderr)
         return 1
     return 0  # also when max_time_minutes stopped it early: last.pt is ready for --resume
+
+
+def _train_committee(config, args: argparse.Namespace) -> int:
+    from hermnet.committee import member_configs
+    from hermnet.train import TrainingError, train
+
+    members = member_configs(config, args.seeds)
+    for k, member in enumerate(members, 1):
+        resume = args.resume and (member.output / "last.pt").exists()
+        what = "resuming" if resume else "training"
+        print(
+            f"hermnet: committee member {k}/{len(members)}: {what} seed "
+            f"{member.training.seed} in {member.output}",
+            file=sys.stderr,
+        )
+        try:
+            train(member, resume=resume, overwrite=args.overwrite)
+        except TrainingError as err:
+            print(f"hermnet: error: committee member {member.output}: {err}", file=sys.stderr)
+            return 1
+    print(
+        "hermnet: committee trained: "
+        + " ".join(str(m.output / "best.pt") for m in members)
+        + " (export each, then hermnet deviation or pair_style hermnet with all of them)",
+        file=sys.stderr,
+    )
+    return 0

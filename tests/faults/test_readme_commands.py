@@ -30,7 +30,7 @@ COMMANDS = hermnet_commands()
 
 def test_the_readme_shows_every_subcommand_and_a_recipe():
     names = {shlex.split(c)[0] for c in COMMANDS}
-    assert names == {"train", "evaluate", "export", "info", "lammps-data"}
+    assert names == {"train", "evaluate", "export", "info", "lammps-data", "deviation", "select"}
     assert any("--recipe" in c for c in COMMANDS)
 
 
