@@ -48,7 +48,8 @@ OTHERS = [
         "cost_us": 2219.0,
         "model": "l=1, 4 layers",
         "force_mae": {("rmd17", "aspirin"): 12.6},
-        "accuracy_source": "published (NequIP paper's rotation-order ablation, aspirin)",
+        "accuracy_source": "published, about 12.6 (NequIP paper's l ablation, as quoted in "
+        "../shared/docs/hermnet-model.md)",
     },
     {
         "label": "MACE",

@@ -21,7 +21,7 @@ BENCHMARKS += [("rmd17", m, f"rMD17 {m}") for m in RMD17]
 BENCHMARKS += [("water", None, "water (64 H2O)")]
 
 SOURCES = {
-    "Zuo": "Zuo et al., J. Phys. Chem. A 124, 731 (2020), test set of mlearn",
+    "MTP, GAP": "Zuo et al., J. Phys. Chem. A 124, 731 (2020), the mlearn test sets",
     "NequIP": "Batzner et al., Nat. Commun. 13, 2453 (2022), l=3; as tabulated in the MACE paper",
     "MACE": "Batatia et al., NeurIPS 2022 (arXiv:2206.07697), rMD17 table",
     "TensorNet": "Simeon and De Fabritiis, NeurIPS 2023 (arXiv:2306.06482), aspirin",
