@@ -15,18 +15,19 @@ void LammpsExchange::bind(const std::vector<int>* lammps_index, int64_t n_local,
   n_atoms_ = n_atoms;
 }
 
-void LammpsExchange::size_for(int64_t width) {
-  if (width != pair_->comm_forward || width != pair_->comm_reverse) {
+void LammpsExchange::size_for(int64_t width, int registered) {
+  // LAMMPS sizes its buffers for `registered` values per atom; fewer may be sent.
+  if (width > registered) {
     throw hermnet::Error("ghost exchange of " + std::to_string(width) +
                          " values per atom, but the pair style registered " +
-                         std::to_string(pair_->comm_forward) + "; repeat pair_style");
+                         std::to_string(registered) + "; repeat pair_style");
   }
   width_ = static_cast<int>(width);
   per_atom_.resize(static_cast<size_t>(n_atoms_) * width_);
 }
 
 void LammpsExchange::forward(double* rows, int64_t n_rows, int64_t width) {
-  size_for(width);
+  size_for(width, pair_->comm_forward);
   const std::vector<int>& index = *lammps_index_;
   // Only local rows are exact; LAMMPS sends them (and relays received ghosts) to the ghosts.
   for (int64_t m = 0; m < n_local_; ++m) {
@@ -42,7 +43,7 @@ void LammpsExchange::forward(double* rows, int64_t n_rows, int64_t width) {
 }
 
 void LammpsExchange::reverse(double* rows, int64_t n_rows, int64_t width) {
-  size_for(width);
+  size_for(width, pair_->comm_reverse);
   const std::vector<int>& index = *lammps_index_;
   // Atoms that are not model rows (NULL types, unreferenced ghosts) must send nothing home.
   std::fill(per_atom_.begin(), per_atom_.end(), 0.0);

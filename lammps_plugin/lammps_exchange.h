@@ -26,6 +26,8 @@ class LammpsExchange : public hermnet::GhostExchange {
   void bind(const std::vector<int>* lammps_index, int64_t n_local, int n_atoms);
 
   void forward(double* rows, int64_t n_rows, int64_t width) override;
+  // Also folds any per-atom rows onto their owners (the committee's forces): width may be
+  // less than the pair style's comm_reverse.
   void reverse(double* rows, int64_t n_rows, int64_t width) override;
 
   // The pair style's pack/unpack callbacks delegate here; they return doubles written.
@@ -46,7 +48,7 @@ class LammpsExchange : public hermnet::GhostExchange {
   std::vector<double> per_atom_;  // n_atoms x width
   int64_t exchanges_ = 0;
 
-  void size_for(int64_t width);
+  void size_for(int64_t width, int registered);
 };
 
 }  // namespace hermnet_lammps

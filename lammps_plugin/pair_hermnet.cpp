@@ -1,7 +1,10 @@
 // pair_style hermnet. Phases: settings() loads the model (and runs its self-check), coeff()
 // maps LAMMPS types to the model's elements, init_style() requests the neighbor list and the
 // ghost shell, compute() builds the graph (LammpsGraph), calls hermnet::Model and adds the
-// results to LAMMPS' arrays (added, never assigned, so hybrid/overlay works).
+// results to LAMMPS' arrays (added, never assigned, so hybrid/overlay works). A committee
+// (several model files) adds compute_deviation(): on its steps every member is evaluated on
+// model 0's graph, the members' forces on ghosts are folded home, and the spread is reduced
+// over ranks (the definitions are in deviation.h).
 #include "pair_hermnet.h"
 
 #include <mpi.h>
@@ -9,14 +12,18 @@
 
 #include <algorithm>
 #include <array>
+#include <cfloat>
+#include <cstdio>
 #include <cstring>
 #include <exception>
 #include <fstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "atom.h"
 #include "comm.h"
+#include "deviation.h"
 #include "error.h"
 #include "force.h"
 #include "hermnet/model.hpp"
@@ -32,13 +39,25 @@ using namespace LAMMPS_NS;
 using hermnet_lammps::GhostMode;
 
 struct PairHermNet::Impl {
-  std::string path;
+  std::string path;                // model 0, which drives the dynamics
+  std::vector<std::string> paths;  // the committee, model 0 first (one entry: no committee)
   std::string device_request = "cpu";
   std::string dump_graph;  // write the first graph's edges here (tests, debugging)
   bool check = true;
   bool logged = false;
   bool dumped = false;
   std::unique_ptr<hermnet::Model> model;
+  std::vector<std::unique_ptr<hermnet::Model>> members;  // models 1.. of a committee
+  std::vector<std::vector<int64_t>> member_types;        // model 0's type -> member's type
+  bigint out_freq = 100;  // model_devi.out row every out_freq steps; 0: none
+  std::string out_file = "model_devi.out";
+  bool atomic = false;      // per-atom force deviations in model_devi.out, by atom ID
+  double relative = -1.0;   // >= 0: force deviation divided by |<F>| + relative
+  double relative_v = -1.0;  // >= 0: virial deviation divided by |<W / N>| + relative_v
+  int devi_trigger = 0;     // set by `fix pair ... hermnet devi_f 1` on its steps
+  std::vector<double> devi_f;  // per LAMMPS atom (local), the last deviation step's values
+  FILE* devi_out = nullptr;    // rank 0
+  bigint written_step = -1;
   std::vector<int64_t> model_type;  // per LAMMPS type (1-based), -1 for NULL
   std::vector<std::string> type_names;
   std::string ghosts_request = "auto";
@@ -48,15 +67,33 @@ struct PairHermNet::Impl {
   std::unique_ptr<hermnet_lammps::LammpsExchange> exchange;
   std::string self_check_report;
   // compute pair values (summed over ranks): model atoms, local ones, ghosts, edges, and
-  // the peak resident memory of the process in MiB (after the last compute).
-  std::array<double, 5> stats{};
+  // the peak resident memory of the process in MiB (after the last compute); a committee's
+  // last deviation: max/min/avg virial, max/min/avg force deviation, energy deviation.
+  std::array<double, 12> stats{};
 };
 
 namespace {
 
 const char* const USAGE =
     "use `pair_style hermnet model.pt [device cpu|cuda|cuda:N|auto] "
-    "[ghosts auto|remap|exchange|deep] [chunk EDGES|off] [check yes|no] [dump_graph FILE]`";
+    "[ghosts auto|remap|exchange|deep] [chunk EDGES|off] [check yes|no] [dump_graph FILE]`, "
+    "or for a committee `pair_style hermnet m0.pt m1.pt ... [out_freq N] [out_file FILE] "
+    "[atomic] [relative L] [relative_v L]` and the same keywords";
+
+const char* const KEYWORDS[] = {"device",   "ghosts",   "chunk",  "check",    "dump_graph",
+                                "out_freq", "out_file", "atomic", "relative", "relative_v"};
+
+bool is_keyword(const std::string& word) {
+  return std::find(std::begin(KEYWORDS), std::end(KEYWORDS), word) != std::end(KEYWORDS);
+}
+
+// A word after the first model is another model when it names a file or ends in .pt, so
+// that a misspelt keyword is still reported as one.
+bool is_model_path(const std::string& word) {
+  if (is_keyword(word)) return false;
+  const bool pt = word.size() > 3 && word.compare(word.size() - 3, 3, ".pt") == 0;
+  return pt || std::ifstream(word).good();
+}
 
 const char* mode_name(GhostMode mode) {
   switch (mode) {
@@ -91,6 +128,7 @@ PairHermNet::PairHermNet(LAMMPS* lmp) : Pair(lmp), impl_(new Impl) {
 }
 
 PairHermNet::~PairHermNet() {
+  if (impl_->devi_out != nullptr) fclose(impl_->devi_out);
   if (allocated) {
     memory->destroy(setflag);
     memory->destroy(cutsq);
@@ -113,31 +151,46 @@ void PairHermNet::compute(int eflag, int vflag) {
   } catch (const std::exception& err) {
     error->one(FLERR, "pair_style hermnet: {}", err.what());
   }
-  s.stats = {static_cast<double>(s.graph.n_all()), static_cast<double>(s.graph.n_local()),
-             static_cast<double>(s.graph.n_all() - s.graph.n_local()),
-             static_cast<double>(s.graph.n_edges())};
+  s.stats[0] = static_cast<double>(s.graph.n_all());
+  s.stats[1] = static_cast<double>(s.graph.n_local());
+  s.stats[2] = static_cast<double>(s.graph.n_all() - s.graph.n_local());
+  s.stats[3] = static_cast<double>(s.graph.n_edges());
   // Energy comes from local atoms only: a rank that owns none has nothing to add, unless
-  // its neighbors' ghost exchanges pass through it.
-  if (s.graph.n_local() == 0 && s.mode != GhostMode::Exchange) return;
+  // its neighbors' ghost exchanges pass through it (or a committee's reductions need it).
+  const bool evaluated = s.graph.n_local() > 0 || s.mode == GhostMode::Exchange;
+  const bool deviation = deviation_step();
+  if (!evaluated && !deviation) return;
 
   hermnet::Request request;
   request.forces = true;
-  request.virial = vflag_global != 0;
+  request.virial = vflag_global != 0 || deviation;
   request.atomic_virial = vflag_atom != 0 || cvflag_atom != 0;
+  hermnet::Outputs out;
+  if (evaluated) {
+    out = evaluate(*s.model, s.graph.inputs(), request);
+    add_results(out);
+  }
+  if (deviation) compute_deviation(evaluated ? &out : nullptr);
+  rusage usage{};
+  if (getrusage(RUSAGE_SELF, &usage) == 0) s.stats[4] = usage.ru_maxrss / 1024.0;  // kB on Linux
+}
+
+hermnet::Outputs PairHermNet::evaluate(const hermnet::Model& model, const hermnet::Inputs& inputs,
+                                       const hermnet::Request& request) {
+  Impl& s = *impl_;
   hermnet::Outputs out;
   try {
     if (s.mode == GhostMode::Exchange) {
       s.exchange->bind(&s.graph.lammps_index(), s.graph.n_local(), atom->nlocal + atom->nghost);
-      out = s.model->compute_exchanged(s.graph.inputs(), *s.exchange, request);
+      out = model.compute_exchanged(inputs, *s.exchange, request);
     } else {
-      out = s.model->compute(s.graph.inputs(), request);
+      out = model.compute(inputs, request);
     }
   } catch (const std::exception& err) {
-    error->one(FLERR, "pair_style hermnet: {}", err.what());
+    if (s.members.empty()) error->one(FLERR, "pair_style hermnet: {}", err.what());
+    error->one(FLERR, "pair_style hermnet: {}: {}", model.path(), err.what());
   }
-  add_results(out);
-  rusage usage{};
-  if (getrusage(RUSAGE_SELF, &usage) == 0) s.stats[4] = usage.ru_maxrss / 1024.0;  // kB on Linux
+  return out;
 }
 
 int PairHermNet::pack_forward_comm(int n, int* list, double* buf, int /*pbc_flag*/, int* /*pbc*/) {
@@ -192,16 +245,101 @@ void PairHermNet::add_results(const hermnet::Outputs& out) {
 void PairHermNet::settings(int narg, char** arg) {
   if (narg < 1) error->all(FLERR, "pair_style hermnet needs a model file; {}", USAGE);
   Impl& s = *impl_;
-  s.path = arg[0];
+  parse_settings(narg, arg);
+  energy_unit_factor();  // stops early for unsupported units
+  choose_ghost_mode();
+  load_models();
+  int width = 0;  // doubles per atom of the ghost exchanges, the widest member's
+  for (size_t m = 0; m <= s.members.size(); ++m) {
+    hermnet::Model& model = m == 0 ? *s.model : *s.members[m - 1];
+    if (s.chunk_edges > 0) {
+      if (!model.has_hop_interface()) {
+        error->all(FLERR,
+                   "pair_style hermnet: {} was exported by an older hermnet without the "
+                   "hop-by-hop methods that `chunk` needs; re-export it with `hermnet export`, "
+                   "or drop `chunk`",
+                   model.path());
+      }
+      model.set_chunk_edges(s.chunk_edges);
+    }
+    if (s.mode == GhostMode::Exchange) {
+      if (!model.has_hop_interface()) {
+        error->all(FLERR,
+                   "pair_style hermnet: {} was exported by an older hermnet without the "
+                   "hop-by-hop methods that ghost exchange needs; re-export it with `hermnet "
+                   "export`, or use `ghosts deep`",
+                   model.path());
+      }
+      width = std::max(width, static_cast<int>(model.exchange_width()));
+    }
+  }
+  // One row of scalar and vector features per atom, in both directions; a committee also
+  // folds its members' forces on ghosts home (3 values per member and atom).
+  comm_forward = comm_reverse = width;
+  const bool fold = !s.members.empty() && s.mode != GhostMode::Remap;
+  if (fold) comm_reverse = std::max(comm_reverse, 3 * static_cast<int>(s.paths.size()));
+  if (s.mode == GhostMode::Exchange || fold) {
+    s.exchange = std::make_unique<hermnet_lammps::LammpsExchange>(this, comm);
+  } else {
+    s.exchange.reset();
+  }
+  if (s.check) {
+    run_self_check(*s.model, true);
+    for (const auto& member : s.members) run_self_check(*member, false);
+  }
+  if (s.devi_out != nullptr) fclose(s.devi_out);
+  s.devi_out = nullptr;
+  s.written_step = -1;
+  if (!s.members.empty() && s.out_freq > 0 && comm->me == 0) {
+    s.devi_out = fopen(s.out_file.c_str(), "w");
+    if (s.devi_out == nullptr) {
+      error->one(FLERR, "pair_style hermnet: cannot open out_file {}: {}", s.out_file,
+                 utils::getsyserror());
+    }
+    fputs(hermnet_lammps::model_devi_header(s.atomic).c_str(), s.devi_out);
+    fflush(s.devi_out);
+  }
+  // A new model needs a new type-to-element map.
+  if (allocated) {
+    for (int i = 1; i <= atom->ntypes; ++i) {
+      for (int j = i; j <= atom->ntypes; ++j) setflag[i][j] = 0;
+    }
+  }
+  s.model_type.clear();
+  s.logged = false;
+  s.dumped = false;
+}
+
+void PairHermNet::parse_settings(int narg, char** arg) {
+  Impl& s = *impl_;
+  s.paths.assign(1, arg[0]);
+  int iarg = 1;
+  while (iarg < narg && is_model_path(arg[iarg])) s.paths.emplace_back(arg[iarg++]);
+  s.path = s.paths[0];
   s.device_request = "cpu";
   s.ghosts_request = "auto";
   s.check = true;
   s.chunk_edges = 0;
   s.dump_graph.clear();
-  for (int iarg = 1; iarg < narg; iarg += 2) {
+  s.out_freq = 100;
+  s.out_file = "model_devi.out";
+  s.atomic = false;
+  s.relative = s.relative_v = -1.0;
+  std::string committee_keyword;
+  while (iarg < narg) {
     const std::string key = arg[iarg];
+    if (key == "atomic") {
+      s.atomic = true;
+      committee_keyword = key;
+      ++iarg;
+      continue;
+    }
+    if (!is_keyword(key)) {
+      error->all(FLERR, "pair_style hermnet: unknown keyword '{}'; {}", key, USAGE);
+    }
     if (iarg + 1 >= narg) error->all(FLERR, "pair_style hermnet: {} needs a value; {}", key, USAGE);
     const std::string value = arg[iarg + 1];
+    iarg += 2;
     if (key == "device") {
       const bool numbered = value.rfind("cuda:", 0) == 0 && value.size() > 5 &&
                             value.find_first_not_of("0123456789", 5) == std::string::npos;
@@ -230,46 +368,32 @@ void PairHermNet::settings(int narg, char** arg) {
     } else if (key == "dump_graph") {
       s.dump_graph = value;
     } else {
-      error->all(FLERR, "pair_style hermnet: unknown keyword '{}'; {}", key, USAGE);
+      committee_keyword = key;
+      bool negative = false;
+      if (key == "out_freq") {
+        s.out_freq = utils::bnumeric(FLERR, value, false, lmp);
+        negative = s.out_freq < 0;
+      } else if (key == "out_file") {
+        s.out_file = value;
+      } else if (key == "relative") {
+        s.relative = utils::numeric(FLERR, value, false, lmp);
+        negative = s.relative < 0.0;
+      } else {
+        s.relative_v = utils::numeric(FLERR, value, false, lmp);
+        negative = s.relative_v < 0.0;
+      }
+      if (negative) {
+        error->all(FLERR, "pair_style hermnet: {} must not be negative, not '{}'", key, value);
+      }
     }
   }
-  energy_unit_factor();  // stops early for unsupported units
-  choose_ghost_mode();
-  load_model();
-  if (s.chunk_edges > 0) {
-    if (!s.model->has_hop_interface()) {
-      error->all(FLERR,
-                 "pair_style hermnet: {} was exported by an older hermnet without the hop-by-hop "
-                 "methods that `chunk` needs; re-export it with `hermnet export`, or drop `chunk`",
-                 s.path);
-    }
-    s.model->set_chunk_edges(s.chunk_edges);
+  if (!committee_keyword.empty() && s.paths.size() < 2) {
+    error->all(FLERR,
+               "pair_style hermnet: `{}` is a committee keyword, but only one model was given "
+               "({}); list two or more models trained alike with different seeds: `pair_style "
+               "hermnet m0.pt m1.pt ... {} ...`",
+               committee_keyword, s.path, committee_keyword);
   }
-  if (s.mode == GhostMode::Exchange) {
-    if (!s.model->has_hop_interface()) {
-      error->all(FLERR,
-                 "pair_style hermnet: {} was exported by an older hermnet without the hop-by-hop "
-                 "methods that ghost exchange needs; re-export it with `hermnet export`, or use "
-                 "`ghosts deep`",
-                 s.path);
-    }
-    // One row of scalar and vector features per atom, in both directions.
-    comm_forward = comm_reverse = static_cast<int>(s.model->exchange_width());
-    s.exchange = std::make_unique<hermnet_lammps::LammpsExchange>(this, comm);
-  } else {
-    comm_forward = comm_reverse = 0;
-    s.exchange.reset();
-  }
-  if (s.check) run_self_check();
-  // A new model needs a new type-to-element map.
-  if (allocated) {
-    for (int i = 1; i <= atom->ntypes; ++i) {
-      for (int j = i; j <= atom->ntypes; ++j) setflag[i][j] = 0;
-    }
-  }
-  s.model_type.clear();
-  s.logged = false;
-  s.dumped = false;
 }
 
 void PairHermNet::choose_ghost_mode() {
@@ -293,14 +417,28 @@ void PairHermNet::choose_ghost_mode() {
   ghostneigh = s.mode == GhostMode::Explicit ? 1 : 0;
 }
 
-void PairHermNet::load_model() {
+void PairHermNet::load_models() {
   Impl& s = *impl_;
-  if (!std::ifstream(s.path).good()) {
+  s.members.clear();
+  for (size_t m = 0; m < s.paths.size(); ++m) {
+    std::unique_ptr<hermnet::Model> model = load_model(s.paths[m]);
+    if (m == 0) {
+      s.model = std::move(model);
+    } else {
+      s.members.push_back(std::move(model));
+    }
+  }
+  check_committee();
+}
+
+std::unique_ptr<hermnet::Model> PairHermNet::load_model(const std::string& path) {
+  Impl& s = *impl_;
+  if (!std::ifstream(path).good()) {
     error->all(FLERR,
                "pair_style hermnet: model file '{}' does not exist or is not readable; give the "
                "path of a model written by `hermnet export` (relative to the directory LAMMPS "
                "runs in)",
-               s.path);
+               path);
   }
   std::string device = s.device_request;
   const int n_gpus = hermnet::cuda_device_count();
@@ -315,32 +453,73 @@ void PairHermNet::load_model() {
     MPI_Comm_free(&node);
     device = "cuda:" + std::to_string(node_rank % n_gpus);
   }
+  std::unique_ptr<hermnet::Model> model;
   try {
-    s.model = std::make_unique<hermnet::Model>(s.path, device);
+    model = std::make_unique<hermnet::Model>(path, device);
   } catch (const std::exception& err) {
     std::string message = err.what();
     if (message.find("hermnet export") == std::string::npos &&
         message.find("device") == std::string::npos) {
       message += "; pass a model written by `hermnet export`";
     }
-    error->all(FLERR, "pair_style hermnet: cannot use '{}': {}", s.path, message);
+    error->all(FLERR, "pair_style hermnet: cannot use '{}': {}", path, message);
+  }
+  return model;
+}
+
+void PairHermNet::check_committee() {
+  Impl& s = *impl_;
+  const hermnet::Metadata& first = s.model->metadata();
+  s.member_types.clear();
+  for (const auto& member : s.members) {
+    const hermnet::Metadata& m = member->metadata();
+    std::vector<std::string> problems;
+    std::vector<std::string> a = m.elements, b = first.elements;
+    std::sort(a.begin(), a.end());
+    std::sort(b.begin(), b.end());
+    if (a != b) problems.push_back(fmt::format("elements [{}] vs [{}]", join(m.elements),
+                                               join(first.elements)));
+    if (m.cutoff != first.cutoff) {
+      problems.push_back(fmt::format("cutoff {:.10g} Å vs {:.10g} Å", m.cutoff, first.cutoff));
+    }
+    if (m.energy_unit != first.energy_unit || m.length_unit != first.length_unit) {
+      problems.push_back(fmt::format("units {} and {} vs {} and {}", m.energy_unit,
+                                     m.length_unit, first.energy_unit, first.length_unit));
+    }
+    if (!problems.empty()) {
+      std::string what;
+      for (const auto& p : problems) what += (what.empty() ? "" : "; ") + p;
+      error->all(FLERR,
+                 "pair_style hermnet: the committee's models differ: {} has {} of {}; a "
+                 "committee is models trained alike (same model section, different seeds), so "
+                 "that their forces can be compared atom by atom",
+                 member->path(), what, s.path);
+    }
+    // Types are matched by element name: the members may list them in another order.
+    std::vector<int64_t> map;
+    for (const auto& name : first.elements) {
+      map.push_back(std::find(m.elements.begin(), m.elements.end(), name) - m.elements.begin());
+    }
+    s.member_types.push_back(map);
   }
 }
 
-void PairHermNet::run_self_check() {
+void PairHermNet::run_self_check(const hermnet::Model& model, bool first) {
   Impl& s = *impl_;
   // 1: passed; 0: ran and differs; -1: could not run (no result to compare).
   int status = 1;
+  std::string report;
   if (comm->me == 0) {
     try {
-      const hermnet::SelfCheckResult result = s.model->self_check();
+      const hermnet::SelfCheckResult result = model.self_check();
       status = result.passed ? 1 : 0;
-      s.self_check_report = result.report;
+      report = result.report;
     } catch (const std::exception& err) {
       status = -1;
-      s.self_check_report = err.what();
+      report = err.what();
     }
   }
+  if (first) s.self_check_report = report;
   MPI_Bcast(&status, 1, MPI_INT, 0, world);
   if (status == -1) {
     error->all(FLERR,
@@ -348,7 +527,7 @@ void PairHermNet::run_self_check() {
                "C++ path, so this model file cannot be verified with this build (no result was "
                "compared): {}. Check it with `hermnet info {}`, re-export it with the installed "
                "hermnet (`hermnet export`), or pass `check no` at your own risk",
-               s.self_check_report, s.path);
+               report, model.path());
   }
   if (status == 0) {
     error->all(FLERR,
@@ -357,7 +536,7 @@ void PairHermNet::run_self_check() {
                "cannot be trusted: {}. Re-export the model with the installed hermnet "
                "(`hermnet export`), check it with `hermnet info {}`, or pass `check no` at your "
                "own risk",
-               s.self_check_report, s.path);
+               report, model.path());
   }
 }
 
@@ -436,7 +615,10 @@ void PairHermNet::init_style() {
     neighbor->add_request(this, NeighConst::REQ_FULL | NeighConst::REQ_GHOST);
     // Local energies see every atom within the receptive field; atoms move up to skin
     // between rebuilds, so the ghost shell must be receptive field + skin deep.
-    const double needed = s.model->metadata().receptive_field + neighbor->skin;
+    double needed = s.model->metadata().receptive_field + neighbor->skin;
+    for (const auto& member : s.members) {
+      needed = std::max(needed, member->metadata().receptive_field + neighbor->skin);
+    }
     if (comm->mode != 0) {
       error->all(FLERR,
                  "pair_style hermnet supports only `comm_modify mode single`; use "
@@ -451,6 +633,7 @@ void PairHermNet::init_style() {
       }
     }
   }
+  s.devi_f.assign(std::max(atom->nmax, 1), 0.0);
   if (!s.logged) log_setup();
   s.logged = true;
 }
@@ -517,4 +700,147 @@ void PairHermNet::log_setup() {
           : std::string(),
       update->unit_style, energy_unit_factor(),
       s.check ? "\nHermNet: " + s.self_check_report : "\nHermNet: self-check skipped");
+  if (s.members.empty()) return;
+  std::vector<std::string> others;
+  for (size_t m = 1; m < s.paths.size(); ++m) others.push_back(s.paths[m]);
+  utils::logmesg(lmp,
+                 "HermNet: committee of {} models ({} drives the dynamics; {}): model deviation "
+                 "{}{}{}{}\n",
+                 s.paths.size(), s.path, join(others),
+                 s.out_freq > 0 ? fmt::format("every {} steps to {}", s.out_freq, s.out_file)
+                                : std::string("only where `fix pair ... devi_f 1` asks"),
+                 s.atomic ? ", per atom" : "",
+                 s.relative >= 0.0 ? fmt::format(", forces relative (level {:g})", s.relative)
+                                   : std::string(),
+                 s.relative_v >= 0.0
+                     ? fmt::format(", virial relative (level {:g})", s.relative_v)
+                     : std::string());
+}
+
+void* PairHermNet::extract(const char* name, int& dim) {
+  dim = 0;
+  if (std::strcmp(name, "devi_f_flag") == 0 && !impl_->members.empty()) {
+    return &impl_->devi_trigger;
+  }
+  return nullptr;
+}
+
+void* PairHermNet::extract_peratom(const char* name, int& ncol) {
+  ncol = 0;
+  if (std::strcmp(name, "devi_f") == 0 && !impl_->members.empty()) {
+    if (impl_->devi_f.empty()) impl_->devi_f.assign(std::max(atom->nmax, 1), 0.0);
+    return impl_->devi_f.data();
+  }
+  return nullptr;
+}
+
+bool PairHermNet::deviation_step() const {
+  const Impl& s = *impl_;
+  if (s.members.empty()) return false;
+  return s.devi_trigger != 0 || (s.out_freq > 0 && update->ntimestep % s.out_freq == 0);
+}
+
+void PairHermNet::compute_deviation(const hermnet::Outputs* first) {
+  Impl& s = *impl_;
+  const int n_models = static_cast<int>(s.paths.size());
+  const int width = 3 * n_models;
+  const double k = energy_unit_factor();
+  const std::vector<int>& index = s.graph.lammps_index();
+  const int64_t n_local = s.graph.n_local();
+  const size_t n_all = index.size();
+  // Row a: the models' forces on model atom a, model after model (LAMMPS units).
+  std::vector<double> rows(n_all * width, 0.0);
+  std::vector<double> energies(n_models, 0.0), virials(9 * n_models, 0.0);
+  if (first != nullptr) {
+    hermnet::Request request;
+    request.virial = true;
+    const hermnet::Inputs inputs = s.graph.inputs();
+    std::vector<int64_t> types(n_all);
+    for (int m = 0; m < n_models; ++m) {
+      hermnet::Outputs member;
+      const hermnet::Outputs* out = first;
+      if (m > 0) {
+        hermnet::Inputs remapped = inputs;
+        for (size_t a = 0; a < n_all; ++a) types[a] = s.member_types[m - 1][inputs.types[a]];
+        remapped.types = types.data();
+        member = evaluate(*s.members[m - 1], remapped, request);
+        out = &member;
+      }
+      for (size_t a = 0; a < n_all; ++a) {
+        for (int d = 0; d < 3; ++d) rows[a * width + 3 * m + d] = k * out->forces[3 * a + d];
+      }
+      energies[m] = k * out->energy;
+      for (int c = 0; c < 9; ++c) virials[9 * m + c] = k * out->virial[c];
+    }
+  }
+  // Forces on ghosts go home before the spread is taken (every rank, also one without atoms).
+  if (s.mode != GhostMode::Remap) {
+    s.exchange->bind(&index, n_local, atom->nlocal + atom->nghost);
+    try {
+      s.exchange->reverse(rows.data(), static_cast<int64_t>(n_all), width);
+    } catch (const std::exception& err) {
+      error->one(FLERR, "pair_style hermnet: {}", err.what());
+    }
+  }
+  std::vector<double> devi(n_local);
+  hermnet_lammps::force_deviation(rows.data(), n_local, n_models, s.relative, devi.data());
+  s.devi_f.assign(std::max(atom->nmax, 1), 0.0);
+  double local[3] = {0.0, DBL_MAX, 0.0};  // max, min, sum over this rank's atoms
+  for (int64_t a = 0; a < n_local; ++a) {
+    s.devi_f[index[a]] = devi[a];
+    local[0] = std::max(local[0], devi[a]);
+    local[1] = std::min(local[1], devi[a]);
+    local[2] += devi[a];
+  }
+  double total[3];
+  double n_atoms = static_cast<double>(n_local);
+  MPI_Allreduce(&local[0], &total[0], 1, MPI_DOUBLE, MPI_MAX, world);
+  MPI_Allreduce(&local[1], &total[1], 1, MPI_DOUBLE, MPI_MIN, world);
+  MPI_Allreduce(&local[2], &total[2], 1, MPI_DOUBLE, MPI_SUM, world);
+  MPI_Allreduce(MPI_IN_PLACE, &n_atoms, 1, MPI_DOUBLE, MPI_SUM, world);
+  MPI_Allreduce(MPI_IN_PLACE, energies.data(), n_models, MPI_DOUBLE, MPI_SUM, world);
+  MPI_Allreduce(MPI_IN_PLACE, virials.data(), 9 * n_models, MPI_DOUBLE, MPI_SUM, world);
+  if (n_atoms == 0.0) return;
+  hermnet_lammps::DeviationColumns columns =
+      hermnet_lammps::virial_energy_deviation(virials, energies, n_atoms, s.relative_v);
+  columns[3] = total[0];
+  columns[4] = total[1];
+  columns[5] = total[2] / n_atoms;
+  // compute pair sums pvector over ranks: the frame's values come from rank 0 only.
+  for (size_t c = 0; c < columns.size(); ++c) s.stats[5 + c] = comm->me == 0 ? columns[c] : 0.0;
+  const bigint step = update->ntimestep;
+  if (s.out_freq > 0 && step % s.out_freq == 0 && step != s.written_step) {
+    s.written_step = step;
+    write_deviation(columns.data(), devi);
+  }
+}
+
+void PairHermNet::write_deviation(const double* columns, const std::vector<double>& atomic) {
+  Impl& s = *impl_;
+  std::vector<double> values;  // atomic: every model atom's deviation, by atom ID
+  if (s.atomic) {
+    // (ID, deviation) pairs of every rank's model atoms, gathered on rank 0.
+    const std::vector<int>& index = s.graph.lammps_index();
+    std::vector<double> mine;
+    for (size_t a = 0; a < atomic.size(); ++a) {
+      mine.push_back(static_cast<double>(atom->tag[index[a]]));
+      mine.push_back(atomic[a]);
+    }
+    int count = static_cast<int>(mine.size());
+    std::vector<int> counts(comm->nprocs), offsets(comm->nprocs, 0);
+    MPI_Gather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, 0, world);
+    for (int r = 1; r < comm->nprocs; ++r) offsets[r] = offsets[r - 1] + counts[r - 1];
+    std::vector<double> all(comm->me == 0 ? offsets.back() + counts.back() : 0);
+    MPI_Gatherv(mine.data(), count, MPI_DOUBLE, all.data(), counts.data(), offsets.data(),
+                MPI_DOUBLE, 0, world);
+    std::vector<std::pair<double, double>> pairs;
+    for (size_t i = 0; i + 1 < all.size(); i += 2) pairs.emplace_back(all[i], all[i + 1]);
+    std::sort(pairs.begin(), pairs.end());
+    for (const auto& p : pairs) values.push_back(p.second);
+  }
+  if (comm->me != 0 || s.devi_out == nullptr) return;
+  hermnet_lammps::DeviationColumns row;
+  std::copy(columns, columns + row.size(), row.begin());
+  fputs(hermnet_lammps::model_devi_row(update->ntimestep, row, values).c_str(), s.devi_out);
+  fflush(s.devi_out);
 }
