@@ -7,7 +7,7 @@
 // depends only on i's edges and the rows of i's neighbors, so running the exported `hop` on
 // the sub-graph of one chunk's centers and their neighbors gives the chunk's rows exactly.
 // Forward runs every hop chunk by chunk without a graph and keeps only each hop's input
-// rows (4 F values per atom and hop). Backward recomputes hop k one chunk at a time with
+// rows (F + 3W values per atom and hop). Backward recomputes hop k one chunk at a time with
 // a graph, differentiates it at once and frees it: dE/d(inputs of hop k) is scattered back
 // to all atoms, dE/d(edge vectors) to the chunk's edges. The price is one more forward pass
 // (and the per-atom layers of each chunk's halo atoms); the results are those of
@@ -151,7 +151,8 @@ Outputs Model::run_chunked(const GraphTensors& g, const Inputs& in, GhostExchang
     auto embedded = call(keys::HOP_EMBED, {g.types}).toTuple();
     xs.push_back({embedded->elements()[0].toTensor(), embedded->elements()[1].toTensor()});
   }
-  Rows rows(impl_->exchange_rows, n, xs[0][0].size(1), impl_->device.is_cuda());
+  Rows rows(impl_->exchange_rows, n, xs[0][0].size(1), xs[0][1].size(2),
+            impl_->device.is_cuda());
   for (int k = 0; k < hops; ++k) {
     torch::NoGradGuard no_grad;
     const torch::Tensor s = xs.back()[0], v = xs.back()[1];

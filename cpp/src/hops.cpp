@@ -92,7 +92,7 @@ Outputs Model::run_hops(const GraphTensors& g, const Inputs& in, GhostExchange& 
   auto embedded = call(keys::HOP_EMBED, {g.types}).toTuple();
   torch::Tensor s = embedded->elements()[0].toTensor();
   torch::Tensor v = embedded->elements()[1].toTensor();
-  Rows rows(impl_->exchange_rows, n, s.size(1), impl_->device.is_cuda());
+  Rows rows(impl_->exchange_rows, n, s.size(1), v.size(2), impl_->device.is_cuda());
 
   Outputs out;
   if (g.n_local == 0) {
@@ -115,7 +115,7 @@ Outputs Model::run_hops(const GraphTensors& g, const Inputs& in, GhostExchange& 
   const c10::IValue geometry = prepared.toTuple()->elements()[1];
   const c10::IValue index = prepared.toTuple()->elements()[2];
 
-  std::vector<torch::Tensor> inputs;             // x_k: the exchanged [n, 4F] leaf (k >= 1)
+  std::vector<torch::Tensor> inputs;             // x_k: the exchanged [n, F + 3W] leaf (k >= 1)
   std::vector<std::array<torch::Tensor, 2>> ys;  // y_k: hop k's (s, v), with their graph
   for (int k = 0; k < hops; ++k) {
     auto y = call(keys::HOP, {static_cast<int64_t>(k), s, v, geometry, index}).toTuple();

@@ -12,9 +12,10 @@ AGGREGATIONS = ("smooth", "mean")
 READOUTS = ("atomic", "pooled")
 EMBEDDINGS = ("element", "periodic_table")
 # The sub-network inside each relation: hermconv is the published block (message and
-# update hops); painn keeps its messages and updates each atom PaiNN's way (hermnet.nn.painn).
-BLOCKS = ("hermconv", "painn")
-HOPS_PER_LAYER = {"hermconv": 2, "painn": 1}
+# update hops); painn keeps its messages and updates each atom PaiNN's way (hermnet.nn.painn);
+# tensor carries TensorNet's rank-2 tensors, one hop per layer (hermnet.nn.tensor).
+BLOCKS = ("hermconv", "painn", "tensor")
+HOPS_PER_LAYER = {"hermconv": 2, "painn": 1, "tensor": 1}
 
 
 @dataclass

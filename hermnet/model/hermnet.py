@@ -14,6 +14,7 @@ from hermnet.nn.hermconv import EdgeGeometry, HermConv
 from hermnet.nn.painn import PaiNNConv
 from hermnet.nn.radial import CosineCutoff, SineBasis
 from hermnet.nn.relations import RelationIndex, RelationTables
+from hermnet.nn.tensor import TensorEmbedding, TensorInteraction
 
 NUM_PERIODIC_TABLE_ROWS = 119  # ase.data.chemical_symbols: X plus Z = 1..118
 _FLOAT64_BUFFERS = ("shift", "scale", "mean_energy")
@@ -64,6 +65,8 @@ class HermNet(nn.Module):
             ]
         )
         self.hops_per_layer = self.layers[0].hops_per_layer
+        # Width of v's rows: F vectors, or the tensor block's 3 x 3 x F tensors as [3, 3F].
+        self.vector_width = int(getattr(self.layers[0], "vector_width", f))
         self.readout = nn.Sequential(
             nn.Linear(f, f),
             make_activation(config.activation),
@@ -80,6 +83,18 @@ class HermNet(nn.Module):
     def _make_layer(
         config: ModelConfig, rel: RelationTables, radial_width: int, first: bool
     ) -> nn.Module:
+        if config.block == "tensor":
+            layer = TensorEmbedding if first else TensorInteraction
+            return layer(
+                num_types=rel.num_types,
+                num_relations=rel.num_relations,
+                features=config.features,
+                radial_basis=radial_width,
+                activation=config.activation,
+                dropout=config.dropout,
+                coefficient=rel.coefficient,
+                per_edge=rel.per_edge,
+            )
         args = dict(
             num_relations=rel.num_relations,
             features=config.features,
@@ -136,9 +151,9 @@ class HermNet(nn.Module):
         return self._geometry(edge_vec, edge_index, types.shape[0], idx), idx
 
     def embed(self, types: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
-        """Initial features: element embedding s [N, F], zero vectors v [N, 3, F]."""
+        """Initial features: element embedding s [N, F], zero v [N, 3, vector_width]."""
         s = self.embedding(self.embed_index[types]).to(dtype)
-        return s, s.new_zeros(s.shape[0], 3, self.features)
+        return s, s.new_zeros(s.shape[0], 3, self.vector_width)
 
     def hop(
         self, k: int, s: torch.Tensor, v: torch.Tensor, geo: EdgeGeometry, idx: RelationIndex

@@ -9,12 +9,23 @@ from hermnet.model import ModelConfig, build_model
 from hermnet.model.potential import evaluate_structure
 
 ELEMENTS = ["H", "C", "O", "Cu"]
-# "variant" or "variant-block": every relation variant with the published block, and with
-# the mixing block (PaiNN update, radial MLP), so each model test covers both blocks.
-MODEL_KINDS = ["vertex", "pair", "triad", "vertex-painn", "pair-painn", "triad-painn"]
+# "variant" or "variant-block": every relation variant with the published block and with
+# the mixing block (PaiNN update, radial MLP), and the tensor block (TensorNet's rank-2
+# features) on vertex and triad, so each model test covers every block.
+MODEL_KINDS = [
+    "vertex",
+    "pair",
+    "triad",
+    "vertex-painn",
+    "pair-painn",
+    "triad-painn",
+    "vertex-tensor",
+    "triad-tensor",
+]
 BLOCK_OPTIONS = {
     "hermconv": {"block": "hermconv"},
     "painn": {"block": "painn", "radial_mlp": 5},
+    "tensor": {"block": "tensor"},
 }
 
 
