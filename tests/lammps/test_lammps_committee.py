@@ -151,7 +151,6 @@ def compare_ranks(tmp_path, committee, name, ranks, options="", before=""):
     return runs
 
 
-@pytest.mark.slow
 def test_two_and_four_ranks_agree_with_one(tmp_path, committee):
     compare_ranks(tmp_path, committee, "alloy", [2, 4])
 
