@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from hermnet.data.neighbors import build_graph
-from hermnet.model import ModelConfig, build_model
+from hermnet.model import build_model
 from tests.model.helpers import (
     ELEMENTS,
     MODEL_KINDS,
@@ -121,17 +121,7 @@ def test_isolated_atom_and_empty_graph():
 def test_float32_close_to_float64():
     """float32 agrees to ~1e-5 relative: single-precision round-off through 2 layers."""
     p64 = tiny_potential("vertex")
-    p32 = build_model(
-        ModelConfig(
-            elements=ELEMENTS,
-            variant="vertex",
-            features=8,
-            radial_basis=6,
-            layers=2,
-            cutoff=3.5,
-            dtype="float32",
-        )
-    )
+    p32 = build_model(tiny_config("vertex", dtype="float32"))
     p32.load_state_dict(p64.state_dict())
     atoms = alloy(1)
     a = evaluate(p64, atoms)

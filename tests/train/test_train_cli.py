@@ -32,7 +32,7 @@ def test_no_subcommand_is_a_usage_error(capsys):
 
 def test_every_subcommand_is_registered(capsys):
     names = [m.__name__ for m in cli.load_subcommands()]
-    expected = ("train", "evaluate", "export", "info", "lammps_data")
+    expected = ("train", "evaluate", "export", "info", "lammps_data", "deviation", "select")
     assert names == [f"hermnet.cli.{n}" for n in expected]
     with pytest.raises(ModuleNotFoundError, match="not_written_yet"):
         cli.load_subcommands(["not_written_yet"])
