@@ -83,18 +83,7 @@ class HermNet(nn.Module):
     def _make_layer(
         config: ModelConfig, rel: RelationTables, radial_width: int, first: bool
     ) -> nn.Module:
-        if config.block == "tensor":
-            layer = TensorEmbedding if first else TensorInteraction
-            return layer(
-                num_types=rel.num_types,
-                num_relations=rel.num_relations,
-                features=config.features,
-                radial_basis=radial_width,
-                activation=config.activation,
-                dropout=config.dropout,
-                coefficient=rel.coefficient,
-                per_edge=rel.per_edge,
-            )
+        # What every block's layer takes: the relation layout, widths and activation.
         args = dict(
             num_relations=rel.num_relations,
             features=config.features,
@@ -103,6 +92,11 @@ class HermNet(nn.Module):
             dropout=config.dropout,
             coefficient=rel.coefficient,
             per_edge=rel.per_edge,
+        )
+        if config.block == "tensor":
+            layer = TensorEmbedding if first else TensorInteraction
+            return layer(num_types=rel.num_types, **args)
+        args.update(
             cs_per_atom=rel.cs_per_atom,
             groups_per_atom=rel.groups_per_atom,
             two_groups=rel.two_groups,
