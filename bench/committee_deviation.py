@@ -118,7 +118,33 @@ def teacher_on_trajectory(work: Path) -> list[np.ndarray]:
     ]
 
 
-def heated(out: Path, models) -> dict:
+def by_temperature(temp, devi, error, edges=(0, 600, 1000, 1500, 2000, 2500, 1e9)) -> list:
+    """Mean max_devi_f and mean largest true error of the frames in each temperature band."""
+    bands = []
+    for low, high in zip(edges[:-1], edges[1:], strict=True):
+        inside = (temp >= low) & (temp < high)
+        if inside.any():
+            bands.append(
+                {
+                    "T_K": [low, high if high < 1e9 else None],
+                    "frames": int(inside.sum()),
+                    "mean_max_devi_f": float(devi[inside].mean()),
+                    "mean_max_error": float(error[inside].mean()),
+                }
+            )
+    return bands
+
+
+def first_above(steps, T, devi, value) -> dict | None:
+    """The first frame whose max_devi_f reaches value: its step and temperature."""
+    above = np.flatnonzero(devi >= value)
+    if not len(above):
+        return None
+    k = int(above[0])
+    return {"step": int(steps[k]), "T_K": float(T[k]), "threshold": float(value)}
+
+
+def heated(out: Path, models, walk_lo: float, walk_hi: float) -> dict:
     from ase.io import read
 
     from hermnet.deviation import read_model_devi
@@ -132,15 +158,23 @@ def heated(out: Path, models) -> dict:
     lammps_max = np.array([rows["max_devi_f"][row_of[s]] for s in steps])
     devi, error = committee_on(models, frames, teacher_on_trajectory(work))
     dmax, emax = np.array([x.max() for x in devi]), np.array([x.max() for x in error])
+    T = np.array([temps.get(s, np.nan) for s in steps])
     return {
         "frames": len(frames),
         "atoms": len(frames[0]),
+        "by_temperature": by_temperature(T, lammps_max, emax),
+        "first_above": {
+            name: first_above(steps, T, lammps_max, value)
+            for name, value in (("lo", walk_lo), ("hi", walk_hi))
+        },
         "step": steps,
         "temperature_K": [temps.get(s) for s in steps],
         "max_devi_f_lammps": lammps_max.tolist(),
         "max_error": emax.tolist(),
         "spearman_per_frame_max": spearman(lammps_max, emax),
         "lammps_vs_python_max_abs_diff_eV_A": float(np.abs(lammps_max - dmax).max()),
+        # model_devi.out has 7 significant digits (%19.6e): at most 5e-7 relative
+        "lammps_vs_python_max_rel_diff": float((np.abs(lammps_max - dmax) / dmax).max()),
     }
 
 
@@ -174,6 +208,7 @@ def plot(path: Path, res: dict, points) -> None:
     ax.axvspan(300, 1500, color="0.9", label="training temperatures")
     for name, value, style in (("lo", res["lo"], "--"), ("hi", res["hi"], ":")):
         ax.axhline(value, color="k", ls=style, lw=0.8, label=name)
+    ax.set_yscale("log")  # past the data the structures collapse: errors of 1000s of eV/Å
     ax.set(
         xlabel="temperature (K)",
         ylabel="eV/Å",
@@ -201,7 +236,7 @@ def main(argv=None) -> dict:
         "lo": summary["lo"],
         "hi": summary["hi"],
         "held_out": held_out(out, models),
-        "heated": heated(out, models),
+        "heated": heated(out, models, summary["lo"], summary["hi"]),
     }
     points = res["held_out"].pop("_points")
     target = out if args.quick else RESULTS

@@ -51,7 +51,7 @@ timestep 0.002
 fix nvt all nvt temp {T0} {T1} 0.1
 # one frame per model_devi.out row, with element names: what `hermnet select` reads
 dump traj all custom {every} traj.dump id element x y z
-dump_modify traj element {elements} sort id format float %.10g
+dump_modify traj element {elements} sort id format float %.17g
 fix temps all print {every} "$(step) $(temp:%.3f)" file temperature.dat screen no
 thermo_style custom step temp pe
 thermo {thermo}
@@ -185,6 +185,14 @@ def run(out: Path, quick: bool = False, lo: float | None = None, hi: float | Non
     s = settings(quick)
     out.mkdir(parents=True, exist_ok=True)
     timings, t0 = {}, time.perf_counter()
+    # a rerun that skips finished steps keeps their timings from the run that did them
+    done = out / "summary.json"
+    before = json.loads(done.read_text())["timings_s"] if done.exists() else {}
+    skipped = {
+        "data_s": (out / "test.extxyz").exists(),
+        "committee_s": all((out / f"m{k}.pt").exists() for k in range(len(SEEDS))),
+        "md_s": (out / "md_heated" / "run.json").exists(),
+    }
 
     print("1. teacher data (MEAM 2NN, LAMMPS)", flush=True)
     if not (out / "test.extxyz").exists():
@@ -211,6 +219,10 @@ def run(out: Path, quick: bool = False, lo: float | None = None, hi: float | Non
     print("5. candidates", flush=True)
     picked = select(out, lo, hi)
     timings["total_s"] = time.perf_counter() - t0
+    for key, was_skipped in skipped.items():
+        if was_skipped and key in before:
+            timings["total_s"] += before[key] - timings[key]
+            timings[key] = before[key]
     model_list = " ".join(m.name for m in models)
     summary = {
         "quick": quick,
