@@ -35,7 +35,7 @@ RESULTS = ROOT / "bench" / "results" / "block_cost.json"
 # The benchmark-size model (F = 64, L = 3, 8 sine functions) with each block.
 SIZE = {"features": 64, "layers": 3, "radial_basis": 8}
 CANDIDATES = {
-    "hermconv": {},
+    "hermconv": {"block": "hermconv"},
     "painn": {"block": "painn"},
     "painn_mlp16": {"block": "painn", "radial_mlp": 16},
     "painn_L4": {"block": "painn", "layers": 4},
