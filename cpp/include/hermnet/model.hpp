@@ -87,7 +87,8 @@ class Model {
                             const Request& request = {}) const;
   // Whether the file has the hop-by-hop methods compute_exchanged needs.
   bool has_hop_interface() const;
-  // Doubles per atom that each ghost exchange moves (4 x features); 0 without hop methods.
+  // Doubles per atom that each ghost exchange moves: the widths of hop_embed's s and v rows
+  // (4 x features for hermconv and painn, 10 x features for tensor); 0 without hop methods.
   int64_t exchange_width() const;
 
   // Bound the memory of a pass: graphs with more than max_edges edges are evaluated hop by
