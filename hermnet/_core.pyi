@@ -12,6 +12,10 @@ def keep_host_heap() -> str:
     does); returns what was done."""
     ...
 
+def fused_vector_bytes() -> int:
+    """Vector bytes of the fused filter kernels on this CPU: 64 (AVX-512), 32 (AVX2) or 16."""
+    ...
+
 def neighbor_list(
     positions: npt.ArrayLike, cell: npt.ArrayLike, pbc: npt.ArrayLike, cutoff: float
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.int32]]:

@@ -145,10 +145,11 @@ PYBIND11_MODULE(_core, m) {
         "(edge_index [2, E] int64, edge_shift [E, 3] float64 Å, cell_shifts [E, 3] int32), "
         "sorted like hermnet.data.build_graph");
 
-  m.def(
-      "keep_host_heap", &hermnet::keep_host_heap,
-      "Keep freed host memory in the C library's heap between steps (what loading a CPU "
-      "Model does; HERMNET_KEEP_HEAP=0 opts out); returns what was done");
+  m.def("keep_host_heap", &hermnet::keep_host_heap,
+        "Keep freed host memory in the C library's heap between steps (what loading a CPU "
+        "Model does; HERMNET_KEEP_HEAP=0 opts out); returns what was done");
+  m.def("fused_vector_bytes", &hermnet::fused_vector_bytes,
+        "Vector bytes of the fused filter kernels on this CPU: 64 (AVX-512), 32 (AVX2) or 16");
 
   py::class_<hermnet::Model>(m, "Model")
       .def(py::init<const std::string&, const std::string&>(), py::arg("path"),

@@ -20,6 +20,7 @@
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
     !defined(HERMNET_NO_TARGET_CLONES)
+#define HERMNET_HAS_CLONES
 #define HERMNET_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define HERMNET_CLONES

@@ -8,21 +8,25 @@
 // (GCC vector extensions) and runs of edges of one relation share every weight load.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 
 #include "edge_kernels.hpp"
 
 namespace hermnet::kernels {
 
-// 64-byte vectors (GCC vector extensions): 16 floats or 8 doubles, one AVX-512 register,
-// split into narrower ones by the AVX2 and baseline builds. The filter loops below keep
-// several of them as independent sums in registers; written as plain loops, the compiler
-// kept the sums in memory and each step waited on the previous one.
-template <typename T>
+// B-byte vectors (GCC vector extensions): B / sizeof(T) lanes, one register of the target the
+// kernel is compiled for (filter_dispatch below: 64 bytes for AVX-512, 32 for AVX2, 16 for the
+// baseline). The filter loops keep several of them as independent sums in registers; written
+// as plain loops, the compiler kept the sums in memory and each step waited on the previous
+// one. A vector wider than the target's registers is split by the compiler into a chain of
+// stack spills: 64-byte vectors on an AVX2 CPU ran 16x slower than the batched product.
+template <typename T, int B>
 struct Lanes {
-  typedef T Vec __attribute__((vector_size(64)));
-  static constexpr int64_t count = 64 / sizeof(T);
+  typedef T Vec __attribute__((vector_size(B)));
+  static constexpr int64_t count = B / sizeof(T);
   static Vec load(const T* p) {
     Vec x;
     std::memcpy(&x, p, sizeof x);
@@ -35,11 +39,11 @@ struct Lanes {
 // f in [f0, f1) and the three chunks c. Each weight vector loaded is used by all NE edges
 // (the weights of a relation, 47 kB in float32 at F = 128, come from L2, and loading them was
 // the limit); NT tiles of lanes per step give 3 NE NT independent sums in registers.
-template <typename T, int NE, int NT>
+template <typename T, int NE, int NT, int B>
 inline __attribute__((always_inline)) void filter_rows(const T* const* b, int64_t K, const T* w,
                                                        int64_t F, int64_t f0, int64_t f1,
                                                        T* const* fl) {
-  using L = Lanes<T>;
+  using L = Lanes<T, B>;
   int64_t f = f0;
   for (; f + NT * L::count <= f1; f += NT * L::count) {
     typename L::Vec acc[NE][3 * NT] = {};
@@ -76,12 +80,12 @@ inline __attribute__((always_inline)) void filter_rows(const T* const* b, int64_
 // Wt[c F + f, k] for f in [f0, f1) and k < K, with Wt [3F, Kp] (the k axis is the vector
 // axis; g[i] are rows of 3F). Each
 // Wt vector loaded serves all NE edges; U unrolled steps give NE U independent sums.
-template <typename T, int NE, int U>
+template <typename T, int NE, int U, int B>
 inline __attribute__((always_inline)) void basis_grad_rows(const T* const* g, int64_t f0,
                                                            int64_t f1, const T* wt, int64_t F,
                                                            int64_t K, int64_t Kp, T* const* out) {
   const int64_t width = f1 - f0;
-  using L = Lanes<T>;
+  using L = Lanes<T, B>;
   for (int64_t kb = 0; kb < Kp; kb += L::count) {
     typename L::Vec acc[NE][U] = {};
     for (int64_t c = 0; c < 3; ++c) {
@@ -125,13 +129,11 @@ inline int64_t same_relation_run(const int64_t* rel, int64_t e, int64_t edges) {
 //   out_v[c[e], d] += v[n[e], d] * a_v + unit[e, d] * a_r;    out_s[c[e]] += a_s
 // fl is built in `filt_out` row e when the backward pass needs it, else in `scratch`
 // (kEdgeGroup rows of 3F); runs of edges of one relation share each weight load.
-template <typename T>
-HERMNET_CLONES void filter_message_forward(const T* phi, const int64_t* p, const T* basis,
-                                           int64_t K, const int64_t* rel, const T* W, const T* v,
-                                           const T* unit, const int64_t* center,
-                                           const int64_t* neighbor, int64_t edges, int64_t F,
-                                           int64_t f0, int64_t f1, T* out_v, T* out_s, T* filt_out,
-                                           T* scratch) {
+template <int B, typename T>
+inline __attribute__((always_inline)) void filter_message_forward_body(
+    const T* phi, const int64_t* p, const T* basis, int64_t K, const int64_t* rel, const T* W,
+    const T* v, const T* unit, const int64_t* center, const int64_t* neighbor, int64_t edges,
+    int64_t F, int64_t f0, int64_t f1, T* out_v, T* out_s, T* filt_out, T* scratch) {
   const T* bs[kEdgeGroup];
   T* rows[kEdgeGroup];
   for (int64_t e0 = 0; e0 < edges;) {
@@ -142,9 +144,9 @@ HERMNET_CLONES void filter_message_forward(const T* phi, const int64_t* p, const
       rows[i] = filt_out == nullptr ? scratch + i * 3 * F : filt_out + (e0 + i) * 3 * F;
     }
     if (n == kEdgeGroup) {
-      filter_rows<T, kEdgeGroup, 1>(bs, K, w, F, f0, f1, rows);
+      filter_rows<T, kEdgeGroup, 1, B>(bs, K, w, F, f0, f1, rows);
     } else {
-      for (int64_t i = 0; i < n; ++i) filter_rows<T, 1, 2>(bs + i, K, w, F, f0, f1, rows + i);
+      for (int64_t i = 0; i < n; ++i) filter_rows<T, 1, 2, B>(bs + i, K, w, F, f0, f1, rows + i);
     }
     for (int64_t i = 0; i < n; ++i) {
       const int64_t e = e0 + i;
@@ -165,8 +167,8 @@ HERMNET_CLONES void filter_message_forward(const T* phi, const int64_t* p, const
 //   partial[e, d] = sum_{f in block} gv[c, d, f] a_r[f]
 // gfl lives in `scratch` (kEdgeGroup rows of 3F) between the passes over a run of edges of
 // one relation, whose gbasis rows then share each Wt load.
-template <typename T>
-HERMNET_CLONES void filter_message_backward(
+template <int B, typename T>
+inline __attribute__((always_inline)) void filter_message_backward_body(
     const T* gv, const T* gs, const T* phi, const int64_t* p, const T* basis, int64_t K,
     const int64_t* rel, const T* Wt, int64_t Kp, const T* filt, const T* v, const T* unit,
     const int64_t* center, const int64_t* neighbor, int64_t edges, int64_t F, int64_t f0,
@@ -187,10 +189,10 @@ HERMNET_CLONES void filter_message_backward(
     }
     const T* wt = Wt + rel[e0] * 3 * F * Kp;
     if (n == kEdgeGroup) {
-      basis_grad_rows<T, kEdgeGroup, 1>(gs_rows, f0, f1, wt, F, K, Kp, gb_rows);
+      basis_grad_rows<T, kEdgeGroup, 1, B>(gs_rows, f0, f1, wt, F, K, Kp, gb_rows);
     } else {
       for (int64_t i = 0; i < n; ++i)
-        basis_grad_rows<T, 1, 4>(gs_rows + i, f0, f1, wt, F, K, Kp, gb_rows + i);
+        basis_grad_rows<T, 1, 4, B>(gs_rows + i, f0, f1, wt, F, K, Kp, gb_rows + i);
     }
     if (gW != nullptr) {
       T* gw = gW + rel[e0] * K * 3 * F;
@@ -211,6 +213,82 @@ HERMNET_CLONES void filter_message_backward(
     }
     e0 += n;
   }
+}
+
+// ---- one build, the vector width of the CPU it runs on ------------------------------------
+// The bodies above are compiled once per x86-64 level with the lane width of its registers
+// and the widest the CPU runs is called (target_clones cannot vary the width). Kernels padded
+// to whole vectors (Kp in fused_ops.cpp) pad to 64 bytes, a multiple of every width.
+#if defined(HERMNET_HAS_CLONES)
+#define HERMNET_LEVEL_V4 __attribute__((target("arch=x86-64-v4")))
+#define HERMNET_LEVEL_V3 __attribute__((target("arch=x86-64-v3")))
+#else
+#define HERMNET_LEVEL_V4
+#define HERMNET_LEVEL_V3
+#endif
+
+// Vector bytes of the filter kernels on this CPU: 64 (AVX-512), 32 (AVX2 + FMA) or 16.
+// HERMNET_VECTOR_BYTES=16|32 asks for a narrower path (tests compare them); read per call.
+inline int filter_vector_bytes() {
+#if defined(HERMNET_HAS_CLONES)
+  static const int widest = __builtin_cpu_supports("x86-64-v4")   ? 64
+                            : __builtin_cpu_supports("x86-64-v3") ? 32
+                                                                  : 16;
+#else
+  static const int widest = 64;  // no multi-versioning: the compiler's own target decides
+#endif
+  const char* asked = std::getenv("HERMNET_VECTOR_BYTES");
+  if (asked == nullptr) return widest;
+  const int want = std::atoi(asked);
+  return want == 16 || want == 32 || want == 64 ? std::min(want, widest) : widest;
+}
+
+template <int B>
+struct FilterForward {
+  template <typename... A>
+  static inline __attribute__((always_inline)) void run(A... a) {
+    filter_message_forward_body<B>(a...);
+  }
+};
+template <int B>
+struct FilterBackward {
+  template <typename... A>
+  static inline __attribute__((always_inline)) void run(A... a) {
+    filter_message_backward_body<B>(a...);
+  }
+};
+
+template <template <int> class Op, typename... A>
+HERMNET_LEVEL_V4 void run_v4(A... a) {
+  Op<64>::run(a...);
+}
+template <template <int> class Op, typename... A>
+HERMNET_LEVEL_V3 void run_v3(A... a) {
+  Op<32>::run(a...);
+}
+template <template <int> class Op, typename... A>
+void run_baseline(A... a) {
+  Op<16>::run(a...);
+}
+template <template <int> class Op, typename... A>
+void run_widest(A... a) {
+  switch (filter_vector_bytes()) {
+    case 64:
+      return run_v4<Op>(a...);
+    case 32:
+      return run_v3<Op>(a...);
+    default:
+      return run_baseline<Op>(a...);
+  }
+}
+
+template <typename... A>
+void filter_message_forward(A... a) {
+  run_widest<FilterForward>(a...);
+}
+template <typename... A>
+void filter_message_backward(A... a) {
+  run_widest<FilterBackward>(a...);
 }
 
 }  // namespace hermnet::kernels

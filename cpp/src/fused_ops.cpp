@@ -22,6 +22,8 @@ namespace hermnet {
 
 void link_fused_ops() {}  // called by Model's constructor so static linking keeps this file
 
+int fused_vector_bytes() { return kernels::filter_vector_bytes(); }
+
 namespace {
 
 using torch::Tensor;
@@ -326,7 +328,7 @@ variable_list filter_message_kernel(const Tensor& phi, const Tensor& p, const Te
     scalar_t* filt_out = keep_filter ? filt.data_ptr<scalar_t>() : nullptr;
     over_blocks(F, block_count(F), [&](int64_t, int64_t f0, int64_t f1) {
       std::vector<scalar_t> scratch(keep_filter ? 0 : kernels::kEdgeGroup * 3 * F);
-      kernels::filter_message_forward<scalar_t>(
+      kernels::filter_message_forward(
           phi.data_ptr<scalar_t>(), p.data_ptr<int64_t>(), basis.data_ptr<scalar_t>(), K,
           rel.data_ptr<int64_t>(), W.data_ptr<scalar_t>(), v.data_ptr<scalar_t>(),
           unit.data_ptr<scalar_t>(), center.data_ptr<int64_t>(), neighbor.data_ptr<int64_t>(),
@@ -347,7 +349,7 @@ variable_list filter_message_grad_kernel(const Tensor& gv, const Tensor& gs, con
   Tensor gphi = torch::zeros_like(phi), gv_in = torch::zeros_like(v);
   Tensor gW = weight_grad ? torch::zeros_like(W) : Tensor();
   Tensor gbasis = v.new_empty({blocks, edges, K});
-  const int64_t lanes = 64 / v.element_size();  // kernels::Lanes<scalar_t>::count
+  const int64_t lanes = 64 / v.element_size();  // whole 64-byte vectors: every width divides
   const int64_t Kp = (K + lanes - 1) / lanes * lanes;
   const Tensor Wt = torch::constant_pad_nd(W.transpose(1, 2), {0, Kp - K}).contiguous();
   Tensor partial = v.new_empty({blocks, edges, 3});
@@ -355,7 +357,7 @@ variable_list filter_message_grad_kernel(const Tensor& gv, const Tensor& gs, con
     scalar_t* gw = weight_grad ? gW.data_ptr<scalar_t>() : nullptr;
     over_blocks(F, blocks, [&](int64_t b, int64_t f0, int64_t f1) {
       std::vector<scalar_t> scratch(kernels::kEdgeGroup * 3 * F);
-      kernels::filter_message_backward<scalar_t>(
+      kernels::filter_message_backward(
           gv.data_ptr<scalar_t>(), gs.data_ptr<scalar_t>(), phi.data_ptr<scalar_t>(),
           p.data_ptr<int64_t>(), basis.data_ptr<scalar_t>(), K, rel.data_ptr<int64_t>(),
           Wt.data_ptr<scalar_t>(), Kp, filt.data_ptr<scalar_t>(), v.data_ptr<scalar_t>(),

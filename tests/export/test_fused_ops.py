@@ -9,13 +9,16 @@ float32 to 1e-5 relative, a few ulps of the per-element sums of up to 40 terms.
 """
 
 import os
+import platform
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from hermnet import _core
 from hermnet.export import load_core
 from hermnet.nn.fused import load_fused_ops
 from tests.export.export_helpers import export_tiny, graph, max_relative
@@ -154,12 +157,37 @@ def filter_message_chain(phi, p, rows, rel, weight, v, unit, center, neighbor, o
     return edge_message_chain(phi, p, filt, q, v, unit, center, neighbor, out_rows)
 
 
+def cpu_flags() -> set[str]:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("flags"):
+            return set(line.split(":", 1)[1].split())
+    return set()
+
+
+@pytest.mark.skipif(
+    platform.machine() != "x86_64" or not Path("/proc/cpuinfo").exists(),
+    reason="x86-64 Linux: the kernels pick a vector width per CPU level",
+)
+def test_filter_kernels_use_the_vector_width_of_the_cpu():
+    # 64-byte vectors on a CPU without AVX-512 were split into stack spills (16x slower).
+    flags = cpu_flags()
+    want = 64 if "avx512f" in flags else 32 if {"avx2", "fma"} <= flags else 16
+    assert _core.fused_vector_bytes() == want
+
+
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 @pytest.mark.parametrize("threads", [1, 2])
-@pytest.mark.parametrize(("reference", "grouped"), [(False, False), (False, True), (True, True)])
-def test_filter_message_matches_chain(dtype, threads, reference, grouped, monkeypatch):
+@pytest.mark.parametrize(
+    ("reference", "grouped", "vector_bytes"),
+    [(False, False, None), (False, True, None), (True, True, None), (False, True, "16")],
+)
+def test_filter_message_matches_chain(
+    dtype, threads, reference, grouped, vector_bytes, monkeypatch
+):
     if reference:
         monkeypatch.setenv("HERMNET_FUSED_REFERENCE", "1")
+    if vector_bytes:
+        monkeypatch.setenv("HERMNET_VECTOR_BYTES", vector_bytes)
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:

@@ -59,6 +59,10 @@ struct GraphTensors;  // private to the core (torch tensors of one graph)
 // calls it; HERMNET_KEEP_HEAP=0 opts out (host_heap.cpp says why it pays).
 const std::string& keep_host_heap();
 
+// Vector bytes of the fused radial-filter kernels on this CPU: 64 (AVX-512), 32 (AVX2 + FMA)
+// or 16 (x86-64 baseline); HERMNET_VECTOR_BYTES=16|32 asks for a narrower path.
+int fused_vector_bytes();
+
 class Model {
  public:
   // device: "cpu", "cuda" or "cuda:N". Throws hermnet::Error for a file that is not an
