@@ -26,7 +26,15 @@ void LammpsExchange::size_for(int64_t width, int registered) {
   per_atom_.resize(static_cast<size_t>(n_atoms_) * width_);
 }
 
+bool LammpsExchange::nothing_to_move(int64_t n_rows) const {
+  // One rank whose ghosts are all images of its own atoms (mapped to them by LammpsGraph):
+  // no row to refresh. With several ranks every rank joins each communication.
+  return comm_->nprocs == 1 && n_rows == n_local_;
+}
+
 void LammpsExchange::forward(double* rows, int64_t n_rows, int64_t width) {
+  ++exchanges_;
+  if (nothing_to_move(n_rows)) return;
   size_for(width, pair_->comm_forward);
   const std::vector<int>& index = *lammps_index_;
   // Only local rows are exact; LAMMPS sends them (and relays received ghosts) to the ghosts.
@@ -39,10 +47,11 @@ void LammpsExchange::forward(double* rows, int64_t n_rows, int64_t width) {
     std::memcpy(rows + m * width, &per_atom_[static_cast<size_t>(index[m]) * width_],
                 width_ * sizeof(double));
   }
-  ++exchanges_;
 }
 
 void LammpsExchange::reverse(double* rows, int64_t n_rows, int64_t width) {
+  ++exchanges_;
+  if (nothing_to_move(n_rows)) return;
   size_for(width, pair_->comm_reverse);
   const std::vector<int>& index = *lammps_index_;
   // Atoms that are not model rows (NULL types, unreferenced ghosts) must send nothing home.
@@ -56,7 +65,6 @@ void LammpsExchange::reverse(double* rows, int64_t n_rows, int64_t width) {
     std::memcpy(rows + m * width, &per_atom_[static_cast<size_t>(index[m]) * width_],
                 width_ * sizeof(double));
   }
-  ++exchanges_;
 }
 
 int LammpsExchange::pack_forward(int n, const int* list, double* buf) const {

@@ -49,6 +49,7 @@ class LammpsExchange : public hermnet::GhostExchange {
   int64_t exchanges_ = 0;
 
   void size_for(int64_t width, int registered);
+  bool nothing_to_move(int64_t n_rows) const;
 };
 
 }  // namespace hermnet_lammps

@@ -18,16 +18,6 @@ void LammpsGraph::add_atom(const Atom& atom, int i, int64_t type) {
   types_.push_back(type);
 }
 
-int LammpsGraph::owner_of_ghost(const Atom& atom, int j) const {
-  const auto it = local_of_tag_.find(static_cast<int64_t>(atom.tag[j]));
-  if (it == local_of_tag_.end()) {
-    throw hermnet::Error("ghost atom with ID " + std::to_string(atom.tag[j]) +
-                         " has no local owner on this single rank (non-periodic ghosts are not "
-                         "expected); run with several MPI ranks or report this input");
-  }
-  return it->second;
-}
-
 void LammpsGraph::build(const Atom& atom, const NeighList& list,
                         const std::vector<int64_t>& model_type, double cutoff, GhostMode mode) {
   const int nlocal = atom.nlocal;
@@ -43,7 +33,7 @@ void LammpsGraph::build(const Atom& atom, const NeighList& list,
   model_index_.assign(nall, -1);
 
   // Model atoms: mapped local atoms first, then (Explicit) all mapped ghosts; Exchange adds
-  // ghosts below as edges reach them.
+  // other ranks' ghosts below as edges reach them.
   for (int i = 0; i < nlocal; ++i) {
     if (model_type[atom.type[i]] >= 0) add_atom(atom, i, model_type[atom.type[i]]);
   }
@@ -53,8 +43,12 @@ void LammpsGraph::build(const Atom& atom, const NeighList& list,
       if (model_type[atom.type[i]] >= 0) add_atom(atom, i, model_type[atom.type[i]]);
     }
   }
-  if (mode == GhostMode::Remap) {
-    local_of_tag_.clear();
+  // Remap, and Exchange with atom IDs: a ghost that is a periodic image of a local atom is
+  // that atom, reached through a shifted edge, so only other ranks' atoms become ghost rows.
+  const bool by_tag = mode == GhostMode::Remap || (mode == GhostMode::Exchange && atom.tag_enable);
+  local_of_tag_.clear();
+  row_of_remote_tag_.clear();
+  if (by_tag) {
     local_of_tag_.reserve(static_cast<size_t>(nlocal));
     for (int i = 0; i < nlocal; ++i) local_of_tag_[static_cast<int64_t>(atom.tag[i])] = i;
   }
@@ -71,22 +65,35 @@ void LammpsGraph::build(const Atom& atom, const NeighList& list,
       const double d[3] = {x[j][0] - x[i][0], x[j][1] - x[i][1], x[j][2] - x[i][2]};
       if (d[0] * d[0] + d[1] * d[1] + d[2] * d[2] >= cutsq) continue;
       int neighbor = j;
-      double shift[3] = {0.0, 0.0, 0.0};
-      if (mode == GhostMode::Remap && j >= nlocal) {
-        neighbor = owner_of_ghost(atom, j);
-        for (int k = 0; k < 3; ++k) shift[k] = x[j][k] - x[neighbor][k];
-      }
-      // Exchange: a ghost becomes a model atom when an edge first reaches it.
-      if (mode == GhostMode::Exchange && model_index_[neighbor] < 0 &&
-          model_type[atom.type[neighbor]] >= 0) {
-        add_atom(atom, neighbor, model_type[atom.type[neighbor]]);
+      if (j >= nlocal && mode != GhostMode::Explicit) {
+        neighbor = by_tag ? representative(atom, j, model_type, mode) : j;
+        if (neighbor == j && mode == GhostMode::Exchange && model_index_[j] < 0 &&
+            model_type[atom.type[j]] >= 0) {
+          add_atom(atom, j, model_type[atom.type[j]]);  // a ghost row, refreshed every hop
+        }
       }
       if (model_index_[neighbor] < 0) continue;
       centers_.push_back(center);
       neighbors_.push_back(model_index_[neighbor]);
-      shifts_.insert(shifts_.end(), shift, shift + 3);
+      for (int k = 0; k < 3; ++k) shifts_.push_back(x[j][k] - x[neighbor][k]);
     }
   }
+}
+
+int LammpsGraph::representative(const Atom& atom, int j, const std::vector<int64_t>& model_type,
+                                GhostMode mode) {
+  const auto tag = static_cast<int64_t>(atom.tag[j]);
+  const auto local = local_of_tag_.find(tag);
+  if (local != local_of_tag_.end()) return local->second;
+  if (mode == GhostMode::Remap) {
+    throw hermnet::Error("ghost atom with ID " + std::to_string(tag) +
+                         " has no local owner on this single rank (non-periodic ghosts are not "
+                         "expected); run with several MPI ranks or report this input");
+  }
+  // Another rank's atom: its first image seen is its row; later images (thin or small
+  // domains) reach that row through shifted edges.
+  if (model_type[atom.type[j]] < 0) return j;
+  return row_of_remote_tag_.emplace(tag, j).first->second;
 }
 
 hermnet::Inputs LammpsGraph::inputs() const {

@@ -21,10 +21,12 @@ namespace hermnet_lammps {
 //   Remap: one rank. Every ghost is a periodic image of a local atom; edges to a ghost point
 //     to its owner (found by atom ID) with shift x_ghost - x_owner, so only local atoms are
 //     model atoms and the ghost shell need only be one cutoff deep.
-//   Exchange: any number of ranks. Model atoms are the local atoms, then the ghosts that
-//     their edges reach; edges come only from local centers, with zero shifts. Ghost
-//     features are refreshed from their owners after every hop (LammpsExchange), so the
-//     ghost shell is one cutoff (plus skin) deep.
+//   Exchange: any number of ranks. Model atoms are the local atoms, then the atoms of other
+//     ranks that their edges reach (one row per atom ID; further images, and images of local
+//     atoms, are reached through shifted edges as in Remap). Edges come only from local
+//     centers. Ghost rows are refreshed from their owners after every hop (LammpsExchange),
+//     so the ghost shell is one cutoff (plus skin) deep, and one rank computes what Remap
+//     does. Without atom IDs every ghost within the cutoff is its own row.
 //   Explicit ("deep"): the reference for several ranks. Local and ghost atoms are all model
 //     atoms (local first), edges have zero shifts, edges of ghosts come from a REQ_GHOST
 //     list, and the ghost shell must be as deep as the receptive field.
@@ -54,7 +56,10 @@ class LammpsGraph {
 
  private:
   void add_atom(const LAMMPS_NS::Atom& atom, int i, int64_t type);
-  int owner_of_ghost(const LAMMPS_NS::Atom& atom, int j) const;
+  // The LAMMPS index whose row stands for ghost j: its local owner, else the first image
+  // of another rank's atom (j itself if it is the first). Throws in Remap if j has no owner.
+  int representative(const LAMMPS_NS::Atom& atom, int j, const std::vector<int64_t>& model_type,
+                     GhostMode mode);
 
   int64_t n_local_ = 0;
   std::vector<int> lammps_index_;  // model atom -> LAMMPS index
@@ -64,7 +69,8 @@ class LammpsGraph {
   std::vector<int64_t> centers_;
   std::vector<int64_t> neighbors_;
   std::vector<double> shifts_;
-  std::unordered_map<int64_t, int> local_of_tag_;  // Remap mode: atom ID -> local index
+  std::unordered_map<int64_t, int> local_of_tag_;       // atom ID -> local index
+  std::unordered_map<int64_t, int> row_of_remote_tag_;  // Exchange: ID -> first ghost image
 };
 
 }  // namespace hermnet_lammps

@@ -93,10 +93,35 @@ print "stats $(c_hs[1]) $(c_hs[2]) $(c_hs[3]) $(c_hs[4])"
 """
 
 
-def model_atoms(output: str) -> float:
+def stats(output: str) -> tuple[float, float, float, float]:
+    """compute pair hermnet summed over ranks: model atoms, local ones, ghost rows, edges."""
     match = re.findall(r"^stats (\S+) (\S+) (\S+) (\S+)", output, re.MULTILINE)
     assert match, "no compute pair statistics printed"
-    return float(match[-1][0])
+    return tuple(float(x) for x in match[-1])
+
+
+def model_atoms(output: str) -> float:
+    return stats(output)[0]
+
+
+@pytest.mark.parametrize("name", ["alloy", "thin"])
+def test_exchange_ghost_rows_are_other_ranks_atoms_only(tmp_path, models, name):
+    """Images of a rank's own atoms are its atoms (shifted edges), and each atom of another
+    rank is one row however many images of it the rank holds: one rank in exchange mode
+    computes what remap does, and two ranks hold fewer rows than atoms in all."""
+    atoms = structure(name)
+    remap = run0(tmp_path / "remap", atoms, pair_lines(models["vertex"], ELEMENTS), post=STATS)
+    runs = {}
+    for n in (1, 2):
+        pair = pair_lines(models["vertex"], ELEMENTS, "ghosts exchange")
+        runs[n] = run0(tmp_path / str(n), atoms, pair, nprocs=n, post=STATS)
+        assert_close(runs[n], remap, OUTPUTS, rtol=1e-10)
+    assert stats(runs[1]["run"].output) == stats(remap["run"].output)
+    assert stats(runs[1]["run"].output)[2] == 0
+    _, local, ghost_rows, _ = stats(runs[2]["run"].output)
+    assert local == len(atoms)
+    # Rank r's ghost rows are distinct atoms of the other rank: at most N in all.
+    assert 0 < ghost_rows <= len(atoms)
 
 
 @pytest.mark.slow
