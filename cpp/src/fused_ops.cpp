@@ -12,6 +12,7 @@
 #include <torch/library.h>
 #include <torch/script.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <vector>
 
@@ -312,6 +313,39 @@ void check_filter_inputs(const Tensor& basis, const Tensor& rel, const Tensor& W
   check_edges(rel, edges, W.size(0), "relation");
 }
 
+// Threads of the filter kernels split the edges, each taking every feature: one pass per
+// edge over its whole rows, the index arrays read once (splitting F = 64 into two halves ran
+// slower on two threads than one thread on all of it). Boundaries fall where the center
+// changes, so with edges sorted by center (as every graph builder here makes them) no two
+// threads write one output row of the forward: its sums run in the single-thread order, and
+// the results are bit-identical for any thread count. The backward's sums over the
+// neighbor side (gphi, gv_in, gW) go to one buffer per part, added in part order: fixed
+// for a given thread count, and within rounding of one thread across counts.
+struct EdgeParts {
+  std::vector<int64_t> begin;  // parts + 1 offsets into [0, edges]
+  int64_t count() const { return static_cast<int64_t>(begin.size()) - 1; }
+};
+
+EdgeParts edge_parts(const Tensor& center, int64_t edges) {
+  constexpr int64_t kMinEdgesPerPart = 4096;  // below it a thread costs more than it saves
+  const int64_t want = at::in_parallel_region()
+                           ? 1
+                           : std::min<int64_t>(at::get_num_threads(), edges / kMinEdgesPerPart);
+  EdgeParts parts{{0}};
+  const int64_t* c = center.data_ptr<int64_t>();
+  if (want > 1 && !std::is_sorted(c, c + edges)) {
+    parts.begin.push_back(edges);  // unsorted centers: threads would share output rows
+    return parts;
+  }
+  for (int64_t k = 1; k < want; ++k) {
+    int64_t e = std::max(parts.begin.back(), edges * k / want);
+    while (e > 0 && e < edges && c[e] == c[e - 1]) ++e;  // a center's edges stay together
+    if (e > parts.begin.back() && e < edges) parts.begin.push_back(e);
+  }
+  parts.begin.push_back(edges);
+  return parts;
+}
+
 // Returns {out_v, out_s, filt}; filt is empty unless keep_filter (a backward follows).
 variable_list filter_message_kernel(const Tensor& phi, const Tensor& p, const Tensor& basis,
                                     const Tensor& rel, const Tensor& W, const Tensor& v,
@@ -324,16 +358,21 @@ variable_list filter_message_kernel(const Tensor& phi, const Tensor& p, const Te
   Tensor out_v = v.new_zeros({num_out, 3, F});
   Tensor out_s = v.new_zeros({num_out, F});
   Tensor filt = keep_filter ? v.new_empty({edges, 3 * F}) : Tensor();
+  const EdgeParts parts = edge_parts(center, edges);
   AT_DISPATCH_FLOATING_TYPES(v.scalar_type(), "filter_message", [&] {
     scalar_t* filt_out = keep_filter ? filt.data_ptr<scalar_t>() : nullptr;
-    over_blocks(F, block_count(F), [&](int64_t, int64_t f0, int64_t f1) {
+    at::parallel_for(0, parts.count(), 1, [&](int64_t k0, int64_t k1) {
       std::vector<scalar_t> scratch(keep_filter ? 0 : kernels::kEdgeGroup * 3 * F);
-      kernels::filter_message_forward(
-          phi.data_ptr<scalar_t>(), p.data_ptr<int64_t>(), basis.data_ptr<scalar_t>(), K,
-          rel.data_ptr<int64_t>(), W.data_ptr<scalar_t>(), v.data_ptr<scalar_t>(),
-          unit.data_ptr<scalar_t>(), center.data_ptr<int64_t>(), neighbor.data_ptr<int64_t>(),
-          edges, F, f0, f1, out_v.data_ptr<scalar_t>(), out_s.data_ptr<scalar_t>(), filt_out,
-          scratch.data());
+      for (int64_t k = k0; k < k1; ++k) {
+        const int64_t e0 = parts.begin[k], n = parts.begin[k + 1] - e0;
+        kernels::filter_message_forward(
+            phi.data_ptr<scalar_t>(), p.data_ptr<int64_t>() + e0,
+            basis.data_ptr<scalar_t>() + e0 * K, K, rel.data_ptr<int64_t>() + e0,
+            W.data_ptr<scalar_t>(), v.data_ptr<scalar_t>(), unit.data_ptr<scalar_t>() + e0 * 3,
+            center.data_ptr<int64_t>() + e0, neighbor.data_ptr<int64_t>() + e0, n, F, int64_t{0}, F,
+            out_v.data_ptr<scalar_t>(), out_s.data_ptr<scalar_t>(),
+            keep_filter ? filt_out + e0 * 3 * F : filt_out, scratch.data());
+      }
     });
   });
   return {out_v, out_s, filt};
@@ -345,30 +384,41 @@ variable_list filter_message_grad_kernel(const Tensor& gv, const Tensor& gs, con
                                          const Tensor& unit, const Tensor& center,
                                          const Tensor& neighbor, bool weight_grad) {
   const int64_t edges = center.size(0), F = v.size(2), K = basis.size(1);
-  const int64_t blocks = block_count(F);
-  Tensor gphi = torch::zeros_like(phi), gv_in = torch::zeros_like(v);
-  Tensor gW = weight_grad ? torch::zeros_like(W) : Tensor();
-  Tensor gbasis = v.new_empty({blocks, edges, K});
+  const EdgeParts parts = edge_parts(center, edges);
+  const int64_t n_parts = parts.count();
+  // Part k > 0 sums the neighbor side into its own slice k of these; slice 0 is the result.
+  Tensor gphi = phi.new_zeros({n_parts, phi.size(0), phi.size(1)});
+  Tensor gv_in = v.new_zeros({n_parts, v.size(0), 3, F});
+  Tensor gW = weight_grad ? W.new_zeros({n_parts, W.size(0), W.size(1), W.size(2)}) : Tensor();
+  Tensor gbasis = v.new_empty({edges, K});
+  Tensor partial = v.new_empty({edges, 3});
   const int64_t lanes = 64 / v.element_size();  // whole 64-byte vectors: every width divides
   const int64_t Kp = (K + lanes - 1) / lanes * lanes;
   const Tensor Wt = torch::constant_pad_nd(W.transpose(1, 2), {0, Kp - K}).contiguous();
-  Tensor partial = v.new_empty({blocks, edges, 3});
   AT_DISPATCH_FLOATING_TYPES(v.scalar_type(), "filter_message_backward", [&] {
-    scalar_t* gw = weight_grad ? gW.data_ptr<scalar_t>() : nullptr;
-    over_blocks(F, blocks, [&](int64_t b, int64_t f0, int64_t f1) {
+    at::parallel_for(0, n_parts, 1, [&](int64_t k0, int64_t k1) {
       std::vector<scalar_t> scratch(kernels::kEdgeGroup * 3 * F);
-      kernels::filter_message_backward(
-          gv.data_ptr<scalar_t>(), gs.data_ptr<scalar_t>(), phi.data_ptr<scalar_t>(),
-          p.data_ptr<int64_t>(), basis.data_ptr<scalar_t>(), K, rel.data_ptr<int64_t>(),
-          Wt.data_ptr<scalar_t>(), Kp, filt.data_ptr<scalar_t>(), v.data_ptr<scalar_t>(),
-          unit.data_ptr<scalar_t>(), center.data_ptr<int64_t>(), neighbor.data_ptr<int64_t>(),
-          edges, F, f0, f1, gphi.data_ptr<scalar_t>(), gbasis.data_ptr<scalar_t>() + b * edges * K,
-          gw, gv_in.data_ptr<scalar_t>(), partial.data_ptr<scalar_t>() + b * edges * 3,
-          scratch.data());
+      for (int64_t k = k0; k < k1; ++k) {
+        const int64_t e0 = parts.begin[k], n = parts.begin[k + 1] - e0;
+        scalar_t* gw = weight_grad ? gW[k].data_ptr<scalar_t>() : nullptr;
+        kernels::filter_message_backward(
+            gv.data_ptr<scalar_t>(), gs.data_ptr<scalar_t>(), phi.data_ptr<scalar_t>(),
+            p.data_ptr<int64_t>() + e0, basis.data_ptr<scalar_t>() + e0 * K, K,
+            rel.data_ptr<int64_t>() + e0, Wt.data_ptr<scalar_t>(), Kp,
+            filt.data_ptr<scalar_t>() + e0 * 3 * F, v.data_ptr<scalar_t>(),
+            unit.data_ptr<scalar_t>() + e0 * 3, center.data_ptr<int64_t>() + e0,
+            neighbor.data_ptr<int64_t>() + e0, n, F, int64_t{0}, F, gphi[k].data_ptr<scalar_t>(),
+            gbasis.data_ptr<scalar_t>() + e0 * K, gw, gv_in[k].data_ptr<scalar_t>(),
+            partial.data_ptr<scalar_t>() + e0 * 3, scratch.data());
+      }
     });
   });
-  return {gphi, blocks == 1 ? gbasis[0] : gbasis.sum(0), gW, gv_in,
-          blocks == 1 ? partial[0] : partial.sum(0)};
+  const auto in_order = [](const Tensor& slices) {
+    Tensor total = slices[0];
+    for (int64_t k = 1; k < slices.size(0); ++k) total.add_(slices[k]);
+    return total;
+  };
+  return {in_order(gphi), gbasis, weight_grad ? in_order(gW) : gW, in_order(gv_in), partial};
 }
 
 struct FilterMessage : torch::autograd::Function<FilterMessage> {

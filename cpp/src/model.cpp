@@ -4,6 +4,7 @@
 #include "hermnet/model.hpp"
 
 #include <ATen/Context.h>
+#include <ATen/Parallel.h>
 #include <c10/core/DeviceGuard.h>
 #include <c10/core/impl/DeviceGuardImplInterface.h>
 #include <caffe2/serialize/inline_container.h>
@@ -81,6 +82,8 @@ torch::Device parse_device(const std::string& name) {
 int cuda_device_count() {
   return torch::cuda::is_available() ? static_cast<int>(torch::cuda::device_count()) : 0;
 }
+
+int cpu_threads() { return at::get_num_threads(); }
 
 Model::Model(const std::string& path, const std::string& device) : impl_(new Impl) {
   link_fused_ops();  // the exported model may call hermnet::vector_message and friends

@@ -63,6 +63,10 @@ const std::string& keep_host_heap();
 // or 16 (x86-64 baseline); HERMNET_VECTOR_BYTES=16|32 asks for a narrower path.
 int fused_vector_bytes();
 
+// Threads of torch's intra-op pool in this process (OMP_NUM_THREADS, else one per core): the
+// fused operators and the dense layers of a CPU model run on them.
+int cpu_threads();
+
 class Model {
  public:
   // device: "cpu", "cuda" or "cuda:N". Throws hermnet::Error for a file that is not an
