@@ -12,6 +12,10 @@ def keep_host_heap() -> str:
     does); returns what was done."""
     ...
 
+def fused_threads_reached() -> int:
+    """Distinct threads that run the fused operators' parallel loops (torch's pool)."""
+    ...
+
 def fused_vector_bytes() -> int:
     """Vector bytes of the fused filter kernels on this CPU: 64 (AVX-512), 32 (AVX2) or 16."""
     ...

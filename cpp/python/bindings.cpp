@@ -148,6 +148,8 @@ PYBIND11_MODULE(_core, m) {
   m.def("keep_host_heap", &hermnet::keep_host_heap,
         "Keep freed host memory in the C library's heap between steps (what loading a CPU "
         "Model does; HERMNET_KEEP_HEAP=0 opts out); returns what was done");
+  m.def("fused_threads_reached", &hermnet::fused_threads_reached,
+        "Distinct threads that run the fused operators' parallel loops (torch's pool)");
   m.def("fused_vector_bytes", &hermnet::fused_vector_bytes,
         "Vector bytes of the fused filter kernels on this CPU: 64 (AVX-512), 32 (AVX2) or 16");
 

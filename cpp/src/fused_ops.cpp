@@ -13,7 +13,9 @@
 #include <torch/script.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
+#include <thread>
 #include <vector>
 
 #include "edge_kernels.hpp"
@@ -24,6 +26,21 @@ namespace hermnet {
 void link_fused_ops() {}  // called by Model's constructor so static linking keeps this file
 
 int fused_vector_bytes() { return kernels::filter_vector_bytes(); }
+
+int fused_threads_reached() {
+  // One task per intra-op thread, the way the fused kernels split their edges; counts the
+  // distinct threads that ran one (1 when this file was built without the OpenMP runtime).
+  const int64_t tasks = at::get_num_threads();
+  std::vector<std::thread::id> ran(tasks);
+  at::parallel_for(0, tasks, 1, [&](int64_t b, int64_t e) {
+    for (int64_t k = b; k < e; ++k) {
+      ran[k] = std::this_thread::get_id();
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));  // let every thread take one
+    }
+  });
+  std::sort(ran.begin(), ran.end());
+  return static_cast<int>(std::unique(ran.begin(), ran.end()) - ran.begin());
+}
 
 namespace {
 

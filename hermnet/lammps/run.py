@@ -68,14 +68,19 @@ def run_lammps(
     timeout: float = 600.0,
     check: bool = True,
     name: str = "in.lammps",
+    threads: int | None = None,
 ) -> LammpsRun:
-    """Write `script` to workdir/name and run it there; raise LammpsError if it fails."""
+    """Write `script` to workdir/name and run it there; raise LammpsError if it fails.
+    threads: OMP_NUM_THREADS of each rank (default: the caller's, else 1)."""
     workdir = Path(workdir)
     (workdir / name).write_text(script)
+    env = lammps_env()
+    if threads is not None:
+        env["OMP_NUM_THREADS"] = str(threads)
     proc = subprocess.run(
         [*lammps_command(nprocs), "-in", name, "-log", "log.lammps"],
         cwd=workdir,
-        env=lammps_env(),
+        env=env,
         capture_output=True,
         text=True,
         timeout=timeout,

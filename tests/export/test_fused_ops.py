@@ -358,3 +358,65 @@ def test_unfused_export_loads_with_torch_alone(tmp_path):
         env=env,
     )
     assert fused.returncode != 0 and "hermnet::vector_message" in fused.stderr
+
+
+def test_fused_operators_reach_torchs_threads():
+    # at::parallel_for compiled without OpenMP ran the kernels on one thread at any count.
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        assert _core.fused_threads_reached() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+def large_filter_inputs(sort_centers: bool):
+    """Enough edges (20,000) that the kernels split them over two threads."""
+    gen = torch.Generator().manual_seed(11)
+    rows, edges, features, basis, relations = 700, 20_000, 24, 9, 4
+    dtype = torch.float64
+    center = torch.randint(0, rows, (edges,), generator=gen)
+    if sort_centers:
+        center = torch.sort(center).values
+    neighbor = torch.randint(0, rows, (edges,), generator=gen)
+    v = torch.randn(rows, 3, features, dtype=dtype, generator=gen).requires_grad_()
+    unit = torch.randn(edges, 3, dtype=dtype, generator=gen).requires_grad_()
+    phi = torch.randn(rows * 2, 3 * features, dtype=dtype, generator=gen).requires_grad_()
+    p = torch.randint(0, rows * 2, (edges,), generator=gen)
+    basis_rows = torch.randn(edges, basis, dtype=dtype, generator=gen).requires_grad_()
+    rel = torch.randint(0, relations, (rows,), generator=gen)[center]
+    weight = torch.randn(relations, basis, 3 * features, dtype=dtype, generator=gen)
+    return phi, p, basis_rows, rel, weight, v, unit, center, neighbor
+
+
+def filter_message_at(threads: int, inputs):
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        out = torch.ops.hermnet.filter_message(*inputs, inputs[5].shape[0])
+        wrt = tuple(inputs[k] for k in (0, 2, 5, 6))  # phi, basis, v, unit
+        cotangents = [torch.ones_like(o) for o in out]
+        grads = torch.autograd.grad(out, wrt, cotangents)
+    finally:
+        torch.set_num_threads(before)
+    return [o.detach() for o in out], grads
+
+
+@pytest.mark.skipif(torch.get_num_threads() < 2 and os.cpu_count() < 2, reason="one core")
+@pytest.mark.parametrize("sort_centers", [True, False])
+def test_filter_message_threads_split_edges_deterministically(sort_centers):
+    """Two threads split the edges at a center boundary: the forward is bit-identical to one
+    thread (each center's sum in the same order); the backward adds two partial sums on the
+    neighbor side, equal to rounding. Unsorted centers run on one thread, still exact."""
+    inputs = large_filter_inputs(sort_centers)
+    one_out, one_grads = filter_message_at(1, inputs)
+    two_out, two_grads = filter_message_at(2, inputs)
+    for a, b in zip(one_out, two_out, strict=True):
+        assert torch.equal(a, b)
+    for a, b in zip(one_grads, two_grads, strict=True):
+        assert max_relative(a.numpy(), b.numpy()) < 1e-12
+    again = filter_message_at(2, inputs)[1]
+    for a, b in zip(two_grads, again, strict=True):
+        assert torch.equal(a, b)  # a given thread count repeats itself exactly
+    want = filter_message_chain(*inputs, inputs[5].shape[0])
+    assert max_relative(two_out[0].numpy(), want[0].detach().numpy()) < 1e-12

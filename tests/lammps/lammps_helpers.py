@@ -100,6 +100,7 @@ def run0(
     before: str = "",
     after: str = "",
     post: str = "",
+    threads: int | None = None,
 ) -> dict:
     """`run 0`: energy, forces, per-atom energies, global and per-atom virials (LAMMPS units).
 
@@ -109,7 +110,7 @@ def run0(
     workdir.mkdir(parents=True, exist_ok=True)
     write_data(workdir / "data.lmp", atoms, species or ELEMENTS, types)
     script = run0_script(atoms, pair, units, before, after, post)
-    run = run_lammps(script, workdir, nprocs=nprocs)
+    run = run_lammps(script, workdir, nprocs=nprocs, threads=threads)
     return read_run0(workdir, units, run)
 
 

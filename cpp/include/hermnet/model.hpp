@@ -66,6 +66,9 @@ int fused_vector_bytes();
 // Threads of torch's intra-op pool in this process (OMP_NUM_THREADS, else one per core): the
 // fused operators and the dense layers of a CPU model run on them.
 int cpu_threads();
+// Distinct threads that run the fused operators' parallel loops now (tests: a build that
+// cannot reach torch's thread pool runs them on one thread whatever cpu_threads() says).
+int fused_threads_reached();
 
 class Model {
  public:
