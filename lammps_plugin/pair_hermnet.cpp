@@ -111,7 +111,7 @@ const char* mode_name(GhostMode mode) {
 std::string threads_line(const std::string& device) {
   const char* omp = std::getenv("OMP_NUM_THREADS");
   const std::string from = omp != nullptr ? fmt::format("OMP_NUM_THREADS={}", omp)
-                                          : std::string("OMP_NUM_THREADS unset: one per core");
+                                          : std::string("OMP_NUM_THREADS unset");
   std::string line = fmt::format("{} thread(s) per rank for the model ({})",
                                  hermnet::cpu_threads(), from);
   if (device == "cpu") {
