@@ -45,6 +45,15 @@ void copy_out(const torch::Tensor& t, std::vector<double>& out);
 Outputs finish_hops(torch::jit::Module& module, const torch::Tensor& edge_vec,
                     const torch::Tensor& edge_grad, const torch::Tensor& edge_index, int64_t n_all,
                     const Request& request, Outputs energies);
+// The hop methods' edge geometry (hop_prepare's EdgeGeometry tuple) with every tensor that
+// depends on the edge vectors replaced by a detached leaf: hops are differentiated up to the
+// leaves, and the geometry once, by the caller, for all hops together.
+struct GeometryLeaves {
+  explicit GeometryLeaves(const c10::IValue& geometry);
+  c10::IValue leaves;                       // the tuple to pass to the hops
+  std::vector<torch::Tensor> leaf_tensors;  // its leaves, in tuple order
+  std::vector<torch::Tensor> from_edges;    // the tensors they replace (with their graph)
+};
 // Forces, virial and per-atom virial (as requested) from a model's output dictionary.
 Outputs read_outputs(const c10::Dict<c10::IValue, c10::IValue>& dict, const Request& request);
 
