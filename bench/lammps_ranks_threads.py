@@ -67,15 +67,15 @@ print "stats $(c_hs[1]) $(c_hs[2]) $(c_hs[3]) $(c_hs[4]) $(pe:%.12g)"
 """
 
 
-def parse(log: str) -> dict:
+def parse(log: str, ranks: int) -> dict:
     loops = re.findall(r"Loop time of ([\d.eE+-]+) on (\d+) procs for (\d+) steps", log)
     stats = re.findall(r"^stats (\S+) (\S+) (\S+) (\S+) (\S+)", log, re.MULTILINE)
     threads = re.findall(r"HermNet: .*?(\d+) thread\(s\) per rank", log)
     if not loops or not stats:
         raise RuntimeError("no Loop time or statistics in the LAMMPS log")
-    loop, procs, steps = loops[-1]
+    # "on P procs": P is ranks x threads; the statistics are summed over ranks only.
+    loop, _, steps = loops[-1]
     atoms, local, ghosts, edges, energy = map(float, stats[-1])
-    ranks = int(procs)
     return {
         "s_per_step": float(loop) / int(steps),
         "timed_steps": int(steps),
@@ -104,7 +104,7 @@ def run_case(model: Path, data: Path, case: tuple, args, workdir: Path) -> dict:
     row = {"ghosts": ghosts, "ranks": ranks, "threads": threads, "command": run.command}
     if run.error:
         return {**row, "failed": run.error}
-    return {**row, **parse(run.log), "wall_s": run.wall_s}
+    return {**row, **parse(run.log, ranks), "wall_s": run.wall_s}
 
 
 PRINTED = ("ghosts", "ranks", "threads", "s_per_step", "ghost_rows_per_rank", "failed")
