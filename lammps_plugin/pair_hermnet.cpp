@@ -112,8 +112,8 @@ std::string threads_line(const std::string& device) {
   const char* omp = std::getenv("OMP_NUM_THREADS");
   const std::string from = omp != nullptr ? fmt::format("OMP_NUM_THREADS={}", omp)
                                           : std::string("OMP_NUM_THREADS unset");
-  std::string line = fmt::format("{} thread(s) per rank for the model ({})",
-                                 hermnet::cpu_threads(), from);
+  std::string line =
+      fmt::format("{} thread(s) per rank for the model ({})", hermnet::cpu_threads(), from);
   if (device == "cpu") {
     line += fmt::format(", fused kernels with {}-byte vectors", hermnet::fused_vector_bytes());
   }
