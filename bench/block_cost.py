@@ -39,6 +39,7 @@ CANDIDATES = {
     "painn": {"block": "painn"},
     "painn_mlp16": {"block": "painn", "radial_mlp": 16},
     "painn_L4": {"block": "painn", "layers": 4},
+    "painn2": {"block": "painn2"},
     "tensor": {"block": "tensor"},
 }
 

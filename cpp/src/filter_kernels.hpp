@@ -127,13 +127,13 @@ inline int64_t same_relation_run(const int64_t* rel, int64_t e, int64_t edges) {
 // f_c e_n(r) and f_c) with its relation's weights W[rel[e]] ([K, 3F]):
 //   fl = b[e] W[rel[e]];  m = phi[p[e]] * fl = [a_v | a_s | a_r]
 //   out_v[c[e], d] += v[n[e], d] * a_v + unit[e, d] * a_r;    out_s[c[e]] += a_s
-// fl is built in `filt_out` row e when the backward pass needs it, else in `scratch`
-// (kEdgeGroup rows of 3F); runs of edges of one relation share each weight load.
+// fl is built in `scratch` (kEdgeGroup rows of 3F) and never stored: the backward builds it
+// again. Runs of edges of one relation share each weight load.
 template <int B, typename T>
 inline __attribute__((always_inline)) void filter_message_forward_body(
     const T* phi, const int64_t* p, const T* basis, int64_t K, const int64_t* rel, const T* W,
     const T* v, const T* unit, const int64_t* center, const int64_t* neighbor, int64_t edges,
-    int64_t F, int64_t f0, int64_t f1, T* out_v, T* out_s, T* filt_out, T* scratch) {
+    int64_t F, int64_t f0, int64_t f1, T* out_v, T* out_s, T* scratch) {
   const T* bs[kEdgeGroup];
   T* rows[kEdgeGroup];
   for (int64_t e0 = 0; e0 < edges;) {
@@ -141,7 +141,7 @@ inline __attribute__((always_inline)) void filter_message_forward_body(
     const T* w = W + rel[e0] * K * 3 * F;
     for (int64_t i = 0; i < n; ++i) {
       bs[i] = basis + (e0 + i) * K;
-      rows[i] = filt_out == nullptr ? scratch + i * 3 * F : filt_out + (e0 + i) * 3 * F;
+      rows[i] = scratch + i * 3 * F;
     }
     if (n == kEdgeGroup) {
       filter_rows<T, kEdgeGroup, 1, B>(bs, K, w, F, f0, f1, rows);
@@ -157,33 +157,47 @@ inline __attribute__((always_inline)) void filter_message_forward_body(
   }
 }
 
-// Its reverse for the output gradients gv [*, 3, F] and gs [*, F], with the forward's
-// filters `filt` [E, 3F]:
+// Its reverse for the output gradients gv [*, 3, F] and gs [*, F]. Each edge's filter is
+// computed again from W, as the forward did: storing the forward's [E, 3F] filters cost a
+// write and a read of 576 MB per hop at 16k atoms (F = 64), memory traffic that ranks on
+// one node share, where recomputing costs K x 3F multiply-adds per edge from registers.
 //   gm = [sum_d gv[c, d] v[n, d] | gs[c] | sum_d gv[c, d] unit[e, d]];  gfl = gm * phi[p[e]]
 //   gphi[p[e]] += gm * fl;  gv_in[n[e], d] += gv[c, d] a_v
 //   gbasis[e, k] = sum_{f in block} gfl[f] W[rel[e], k, f]            (this block's share)
 //     (from Wt = W transposed to [R, 3F, Kp], zero-padded to Kp = whole 64-byte vectors)
 //   gW[rel[e], k, f] += b[e, k] gfl[f]                            (when gW is not null)
 //   partial[e, d] = sum_{f in block} gv[c, d, f] a_r[f]
-// gfl lives in `scratch` (kEdgeGroup rows of 3F) between the passes over a run of edges of
-// one relation, whose gbasis rows then share each Wt load.
+// The filters and gfl live in `scratch` (2 kEdgeGroup rows of 3F) between the passes over a
+// run of edges of one relation, which share each W and Wt load.
 template <int B, typename T>
 inline __attribute__((always_inline)) void filter_message_backward_body(
     const T* gv, const T* gs, const T* phi, const int64_t* p, const T* basis, int64_t K,
-    const int64_t* rel, const T* Wt, int64_t Kp, const T* filt, const T* v, const T* unit,
+    const int64_t* rel, const T* W, const T* Wt, int64_t Kp, const T* v, const T* unit,
     const int64_t* center, const int64_t* neighbor, int64_t edges, int64_t F, int64_t f0,
     int64_t f1, T* gphi, T* gbasis, T* gW, T* gv_in, T* partial, T* scratch) {
+  const T* bs[kEdgeGroup];
+  T* fl_rows[kEdgeGroup];
   const T* gs_rows[kEdgeGroup];
   T* gb_rows[kEdgeGroup];
   for (int64_t e0 = 0; e0 < edges;) {
     const int64_t n = same_relation_run(rel, e0, edges);
+    const T* w = W + rel[e0] * K * 3 * F;
+    for (int64_t i = 0; i < n; ++i) {
+      bs[i] = basis + (e0 + i) * K;
+      fl_rows[i] = scratch + (kEdgeGroup + i) * 3 * F;
+    }
+    if (n == kEdgeGroup) {
+      filter_rows<T, kEdgeGroup, 1, B>(bs, K, w, F, f0, f1, fl_rows);
+    } else {
+      for (int64_t i = 0; i < n; ++i) filter_rows<T, 1, 2, B>(bs + i, K, w, F, f0, f1, fl_rows + i);
+    }
     for (int64_t i = 0; i < n; ++i) {
       const int64_t e = e0 + i;
       T* gfl = scratch + i * 3 * F;  // this edge's filter gradient, a row of 3F
       gs_rows[i] = gfl;
       gb_rows[i] = gbasis + e * K;
       message_edge_backward<T, false>(gv + center[e] * 3 * F, gs + center[e] * F,
-                                      phi + p[e] * 3 * F, filt + e * 3 * F, v + neighbor[e] * 3 * F,
+                                      phi + p[e] * 3 * F, fl_rows[i], v + neighbor[e] * 3 * F,
                                       unit + e * 3, F, f0, f1, gphi + p[e] * 3 * F, gfl,
                                       gv_in + neighbor[e] * 3 * F, partial + e * 3);
     }

@@ -363,23 +363,21 @@ EdgeParts edge_parts(const Tensor& center, int64_t edges) {
   return parts;
 }
 
-// Returns {out_v, out_s, filt}; filt is empty unless keep_filter (a backward follows).
+// Returns {out_v, out_s}.
 variable_list filter_message_kernel(const Tensor& phi, const Tensor& p, const Tensor& basis,
                                     const Tensor& rel, const Tensor& W, const Tensor& v,
                                     const Tensor& unit, const Tensor& center,
-                                    const Tensor& neighbor, int64_t num_out, bool keep_filter) {
+                                    const Tensor& neighbor, int64_t num_out) {
   const int64_t edges = center.size(0), F = v.size(2), K = basis.size(1);
   check_edges(p, edges, phi.size(0), "phi_index");
   check_edges(center, edges, num_out, "center");
   check_edges(neighbor, edges, v.size(0), "neighbor");
   Tensor out_v = v.new_zeros({num_out, 3, F});
   Tensor out_s = v.new_zeros({num_out, F});
-  Tensor filt = keep_filter ? v.new_empty({edges, 3 * F}) : Tensor();
   const EdgeParts parts = edge_parts(center, edges);
   AT_DISPATCH_FLOATING_TYPES(v.scalar_type(), "filter_message", [&] {
-    scalar_t* filt_out = keep_filter ? filt.data_ptr<scalar_t>() : nullptr;
     at::parallel_for(0, parts.count(), 1, [&](int64_t k0, int64_t k1) {
-      std::vector<scalar_t> scratch(keep_filter ? 0 : kernels::kEdgeGroup * 3 * F);
+      std::vector<scalar_t> scratch(kernels::kEdgeGroup * 3 * F);
       for (int64_t k = k0; k < k1; ++k) {
         const int64_t e0 = parts.begin[k], n = parts.begin[k + 1] - e0;
         kernels::filter_message_forward(
@@ -387,19 +385,18 @@ variable_list filter_message_kernel(const Tensor& phi, const Tensor& p, const Te
             basis.data_ptr<scalar_t>() + e0 * K, K, rel.data_ptr<int64_t>() + e0,
             W.data_ptr<scalar_t>(), v.data_ptr<scalar_t>(), unit.data_ptr<scalar_t>() + e0 * 3,
             center.data_ptr<int64_t>() + e0, neighbor.data_ptr<int64_t>() + e0, n, F, int64_t{0}, F,
-            out_v.data_ptr<scalar_t>(), out_s.data_ptr<scalar_t>(),
-            keep_filter ? filt_out + e0 * 3 * F : filt_out, scratch.data());
+            out_v.data_ptr<scalar_t>(), out_s.data_ptr<scalar_t>(), scratch.data());
       }
     });
   });
-  return {out_v, out_s, filt};
+  return {out_v, out_s};
 }
 
 variable_list filter_message_grad_kernel(const Tensor& gv, const Tensor& gs, const Tensor& phi,
                                          const Tensor& p, const Tensor& basis, const Tensor& rel,
-                                         const Tensor& W, const Tensor& filt, const Tensor& v,
-                                         const Tensor& unit, const Tensor& center,
-                                         const Tensor& neighbor, bool weight_grad) {
+                                         const Tensor& W, const Tensor& v, const Tensor& unit,
+                                         const Tensor& center, const Tensor& neighbor,
+                                         bool weight_grad) {
   const int64_t edges = center.size(0), F = v.size(2), K = basis.size(1);
   const EdgeParts parts = edge_parts(center, edges);
   const int64_t n_parts = parts.count();
@@ -414,19 +411,18 @@ variable_list filter_message_grad_kernel(const Tensor& gv, const Tensor& gs, con
   const Tensor Wt = torch::constant_pad_nd(W.transpose(1, 2), {0, Kp - K}).contiguous();
   AT_DISPATCH_FLOATING_TYPES(v.scalar_type(), "filter_message_backward", [&] {
     at::parallel_for(0, n_parts, 1, [&](int64_t k0, int64_t k1) {
-      std::vector<scalar_t> scratch(kernels::kEdgeGroup * 3 * F);
+      std::vector<scalar_t> scratch(2 * kernels::kEdgeGroup * 3 * F);
       for (int64_t k = k0; k < k1; ++k) {
         const int64_t e0 = parts.begin[k], n = parts.begin[k + 1] - e0;
         scalar_t* gw = weight_grad ? gW[k].data_ptr<scalar_t>() : nullptr;
         kernels::filter_message_backward(
             gv.data_ptr<scalar_t>(), gs.data_ptr<scalar_t>(), phi.data_ptr<scalar_t>(),
             p.data_ptr<int64_t>() + e0, basis.data_ptr<scalar_t>() + e0 * K, K,
-            rel.data_ptr<int64_t>() + e0, Wt.data_ptr<scalar_t>(), Kp,
-            filt.data_ptr<scalar_t>() + e0 * 3 * F, v.data_ptr<scalar_t>(),
-            unit.data_ptr<scalar_t>() + e0 * 3, center.data_ptr<int64_t>() + e0,
-            neighbor.data_ptr<int64_t>() + e0, n, F, int64_t{0}, F, gphi[k].data_ptr<scalar_t>(),
-            gbasis.data_ptr<scalar_t>() + e0 * K, gw, gv_in[k].data_ptr<scalar_t>(),
-            partial.data_ptr<scalar_t>() + e0 * 3, scratch.data());
+            rel.data_ptr<int64_t>() + e0, W.data_ptr<scalar_t>(), Wt.data_ptr<scalar_t>(), Kp,
+            v.data_ptr<scalar_t>(), unit.data_ptr<scalar_t>() + e0 * 3,
+            center.data_ptr<int64_t>() + e0, neighbor.data_ptr<int64_t>() + e0, n, F, int64_t{0}, F,
+            gphi[k].data_ptr<scalar_t>(), gbasis.data_ptr<scalar_t>() + e0 * K, gw,
+            gv_in[k].data_ptr<scalar_t>(), partial.data_ptr<scalar_t>() + e0 * 3, scratch.data());
       }
     });
   });
@@ -450,34 +446,26 @@ struct FilterMessage : torch::autograd::Function<FilterMessage> {
         phi.dim() == 2 && phi.size(1) == 3 * v.size(2) && phi.scalar_type() == v.scalar_type(),
         "hermnet fused op: phi must be rows of 3F = ", 3 * v.size(2), " ", v.scalar_type());
     check_filter_inputs(basis, rel, W, v, center.size(0));
-    const bool backward_follows = phi.requires_grad() || basis.requires_grad() ||
-                                  W.requires_grad() || v.requires_grad() || unit.requires_grad();
-    Tensor filt;
-    variable_list out;
-    if (use_kernels(v)) {
-      out = filter_message_kernel(phi.contiguous(), p, basis.contiguous(), rel, W.contiguous(),
-                                  v.contiguous(), unit.contiguous(), center, neighbor, num_out,
-                                  backward_follows);
-      filt = out[2];
-    } else {
-      out = filter_message_chain(phi, p, basis, rel, W, v, unit, center, neighbor, num_out);
-    }
-    ctx->save_for_backward({phi, p, basis, rel, W, v, unit, center, neighbor, filt});
+    const variable_list out =
+        use_kernels(v)
+            ? filter_message_kernel(phi.contiguous(), p, basis.contiguous(), rel, W.contiguous(),
+                                    v.contiguous(), unit.contiguous(), center, neighbor, num_out)
+            : filter_message_chain(phi, p, basis, rel, W, v, unit, center, neighbor, num_out);
+    ctx->save_for_backward({phi, p, basis, rel, W, v, unit, center, neighbor});
     return {out[0], out[1]};
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     const auto s = ctx->get_saved_variables();
     const Tensor gv = grads[0].contiguous(), gs = grads[1].contiguous();
-    // The chain for a differentiable backward, on other devices, and when the forward kept no
-    // filter (it ran the chain itself).
-    const bool chain = torch::GradMode::is_enabled() || !use_kernels(gv) || !s[9].defined();
+    // The chain for a differentiable backward and on other devices.
+    const bool chain = torch::GradMode::is_enabled() || !use_kernels(gv);
     variable_list g =
         chain ? filter_message_grad_chain(gv, gs, s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7],
                                           s[8])
               : filter_message_grad_kernel(gv, gs, s[0].contiguous(), s[1], s[2].contiguous(), s[3],
-                                           s[4].contiguous(), s[9], s[5].contiguous(),
-                                           s[6].contiguous(), s[7], s[8], ctx->needs_input_grad(4));
+                                           s[4].contiguous(), s[5].contiguous(), s[6].contiguous(),
+                                           s[7], s[8], ctx->needs_input_grad(4));
     // Inputs: phi, p, basis, rel, W, v, unit, center, neighbor, num_out.
     return {g[0], Tensor(), g[1], Tensor(), g[2], g[3], g[4], Tensor(), Tensor(), Tensor()};
   }

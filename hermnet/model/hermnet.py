@@ -12,6 +12,7 @@ from hermnet.model.config import ModelConfig
 from hermnet.nn.activations import make_activation
 from hermnet.nn.hermconv import EdgeGeometry, HermConv
 from hermnet.nn.painn import PaiNNConv
+from hermnet.nn.painn2 import PaiNN2Conv
 from hermnet.nn.radial import CosineCutoff, SineBasis
 from hermnet.nn.relations import RelationIndex, RelationTables
 from hermnet.nn.tensor import TensorEmbedding, TensorInteraction
@@ -105,6 +106,8 @@ class HermNet(nn.Module):
         )
         if config.block == "painn":
             return PaiNNConv(num_types=rel.num_types, **args)
+        if config.block == "painn2":
+            return PaiNN2Conv(num_types=rel.num_types, **args)
         return HermConv(**args)
 
     def _geometry(

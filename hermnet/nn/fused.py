@@ -20,6 +20,7 @@ from torch import nn
 
 from hermnet.nn.hermconv import EdgeGeometry, HermConv
 from hermnet.nn.painn import PaiNNConv
+from hermnet.nn.painn2 import PaiNN2Conv
 from hermnet.nn.relations import RelationIndex
 
 
@@ -37,7 +38,7 @@ def load_fused_ops() -> None:
 
 class FusedEdgeOperators:
     """The fused overrides of HermConv's edge methods, shared by every block built on its
-    message hop (HermConv, PaiNNConv). Mixed in before the block's class."""
+    message hop (HermConv, PaiNNConv, PaiNN2Conv). Mixed in before the block's class."""
 
     def radial_message(
         self, phi: torch.Tensor, v: torch.Tensor, geo: EdgeGeometry, idx: RelationIndex
@@ -105,7 +106,11 @@ class FusedPaiNNConv(FusedEdgeOperators, PaiNNConv):
     pass
 
 
-_FUSED = {HermConv: FusedHermConv, PaiNNConv: FusedPaiNNConv}
+class FusedPaiNN2Conv(FusedEdgeOperators, PaiNN2Conv):
+    pass
+
+
+_FUSED = {HermConv: FusedHermConv, PaiNNConv: FusedPaiNNConv, PaiNN2Conv: FusedPaiNN2Conv}
 
 
 def fuse_layers(model: nn.Module) -> nn.Module:

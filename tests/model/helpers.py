@@ -10,8 +10,9 @@ from hermnet.model.potential import evaluate_structure
 
 ELEMENTS = ["H", "C", "O", "Cu"]
 # "variant" or "variant-block": every relation variant with the published block and with
-# the mixing block (PaiNN update, radial MLP), and the tensor block (TensorNet's rank-2
-# features) on vertex and triad, so each model test covers every block.
+# the mixing block (PaiNN update, radial MLP); the mixing block with rank-2 moments and the
+# tensor block (TensorNet's rank-2 features) on vertex and triad: each model test covers
+# every block.
 MODEL_KINDS = [
     "vertex",
     "pair",
@@ -19,12 +20,15 @@ MODEL_KINDS = [
     "vertex-painn",
     "pair-painn",
     "triad-painn",
+    "vertex-painn2",
+    "triad-painn2",
     "vertex-tensor",
     "triad-tensor",
 ]
 BLOCK_OPTIONS = {
     "hermconv": {"block": "hermconv"},
     "painn": {"block": "painn", "radial_mlp": 5},
+    "painn2": {"block": "painn2"},
     "tensor": {"block": "tensor"},
 }
 
