@@ -129,7 +129,12 @@ Outputs Model::run_hops(const GraphTensors& g, const Inputs& in, GhostExchange& 
     return out;
   }
 
-  auto prepared = call(keys::HOP_PREPARE, {g.positions, g.types, g.edge_index, g.shifts});
+  // Files that have hop_prepare_rows skip the per-atom update of ghost rows, which the
+  // forward exchange below overwrites anyway (older files compute and discard it).
+  auto prepared =
+      module.find_method(keys::HOP_PREPARE_ROWS)
+          ? call(keys::HOP_PREPARE_ROWS, {g.positions, g.types, g.edge_index, g.shifts, g.n_local})
+          : call(keys::HOP_PREPARE, {g.positions, g.types, g.edge_index, g.shifts});
   const torch::Tensor edge_vec = prepared.toTuple()->elements()[0].toTensor();
   const GeometryLeaves geo(prepared.toTuple()->elements()[1]);
   const c10::IValue& geometry = geo.leaves;

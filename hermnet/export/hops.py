@@ -30,16 +30,23 @@ def evaluate_by_hops(
     owner: torch.Tensor,
     compute_virial: bool = False,
     compute_atomic_virial: bool = False,
+    ghost_updates: bool = False,
 ) -> Dict[str, torch.Tensor]:
     """One domain whose ghost i (index >= n_local) is a copy of local atom owner[i].
 
     owner: (n_all,) int64, owner[i] = i for local atoms. Returns the outputs of forward
     (energy, atomic_energy, forces on all n_all rows, virial, atomic_virial).
+    ghost_updates: compute the per-atom update on ghost rows too (hop_prepare), as files
+    without hop_prepare_rows do; the exchange overwrites those rows either way.
     """
     with torch.enable_grad():
-        edge_vec, geo, idx = getattr(module, keys.HOP_PREPARE)(
-            positions, types, edge_index, edge_shift
-        )
+        if ghost_updates or not module._c._has_method(keys.HOP_PREPARE_ROWS):
+            prepared = getattr(module, keys.HOP_PREPARE)(positions, types, edge_index, edge_shift)
+        else:
+            prepared = getattr(module, keys.HOP_PREPARE_ROWS)(
+                positions, types, edge_index, edge_shift, n_local
+            )
+        edge_vec, geo, idx = prepared
         s, v = getattr(module, keys.HOP_EMBED)(types)
         inputs, outputs = [], []
         for k in range(num_hops):

@@ -51,12 +51,16 @@ OUTPUTS: Final = (ENERGY, ATOMIC_ENERGY, FORCES, VIRIAL, ATOMIC_VIRIAL)
 
 # Hop-by-hop methods (see hermnet.export.module and the reference driver hermnet.export.hops):
 #   hop_prepare(positions, types, edge_index, edge_shift) -> (edge_vec, geometry, index)
+#   hop_prepare_rows(positions, types, edge_index, edge_shift, n_local): hop_prepare whose
+#       hops leave ghost rows (n_local on) without the per-atom update (optional: absent
+#       in files from before it; an engine that refreshes every ghost row may use it)
 #   hop_embed(types) -> (s (n_all, F), v (n_all, 3, F))
 #   hop(k, s, v, geometry, index) -> (s, v)         k = 0 .. num_message_hops - 1
 #   hop_readout(s, types, n_local) -> (n_local,) float64 atomic energies
 #   hop_derivatives(edge_vec, edge_grad, edge_index, n_all, compute_forces, compute_virial,
 #                   compute_atomic_virial) -> Dict[str, Tensor] (OUTPUTS' names)
 HOP_PREPARE: Final = "hop_prepare"
+HOP_PREPARE_ROWS: Final = "hop_prepare_rows"
 HOP_EMBED: Final = "hop_embed"
 HOP: Final = "hop"
 HOP_READOUT: Final = "hop_readout"

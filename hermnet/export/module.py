@@ -91,6 +91,22 @@ class DeployedHermNet(nn.Module):
         return edge_vec, geo, idx
 
     @torch.jit.export
+    def hop_prepare_rows(
+        self,
+        positions: torch.Tensor,
+        types: torch.Tensor,
+        edge_index: torch.Tensor,
+        edge_shift: torch.Tensor,
+        n_local: int,
+    ) -> Tuple[torch.Tensor, EdgeGeometry, RelationIndex]:
+        """hop_prepare for an engine that refreshes every ghost row after each hop: the
+        hops then skip the per-atom update of ghost rows (rows n_local on), whose outputs
+        the refresh overwrites. Edges must have local centers only."""
+        edge_vec = edge_vectors(positions, edge_index, edge_shift, True)
+        geo, idx = self.model.prepare(edge_vec, types, edge_index, n_local)
+        return edge_vec, geo, idx
+
+    @torch.jit.export
     def hop_embed(self, types: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """Initial features s [n_all, F] and v [n_all, 3, F]; exact for ghosts too."""
         return self.model.embed(types, self.model.embedding.weight.dtype)

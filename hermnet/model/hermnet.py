@@ -141,10 +141,17 @@ class HermNet(nn.Module):
         )
 
     def prepare(
-        self, edge_vec: torch.Tensor, types: torch.Tensor, edge_index: torch.Tensor
+        self,
+        edge_vec: torch.Tensor,
+        types: torch.Tensor,
+        edge_index: torch.Tensor,
+        update_rows: int = -1,
     ) -> tuple[EdgeGeometry, RelationIndex]:
-        """Everything the hops share: relation index tables and edge geometry."""
-        idx = self.relations(types, edge_index)
+        """Everything the hops share: relation index tables and edge geometry.
+
+        update_rows: the leading rows whose hop outputs are used (-1: all); see
+        RelationTables.forward."""
+        idx = self.relations(types, edge_index, update_rows)
         return self._geometry(edge_vec, edge_index, types.shape[0], idx), idx
 
     def embed(self, types: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:

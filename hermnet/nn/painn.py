@@ -26,6 +26,18 @@ from hermnet.nn.hermconv import EdgeGeometry, HermConv
 from hermnet.nn.relations import RelationIndex
 
 
+def add_update(
+    s1: torch.Tensor, v1: torch.Tensor, delta: torch.Tensor, f: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """s1 + delta[:, :F], v1 + delta[:, F:] for the leading delta.shape[0] rows (the rows
+    that get an update, RelationIndex.update_rows); the ghost rows after them pass as the
+    message left them, since an engine overwrites them after the hop."""
+    n, m = s1.shape[0], delta.shape[0]
+    if m < n:
+        delta = torch.cat([delta, delta.new_zeros(n - m, delta.shape[1])])
+    return s1 + delta[:, :f], v1 + delta[:, f:].view(n, 3, f)
+
+
 class PaiNNConv(HermConv):
     def __init__(self, num_types: int, **hermconv_args) -> None:
         super().__init__(**hermconv_args)
@@ -55,11 +67,11 @@ class PaiNNConv(HermConv):
     def mix_update(
         self, s1: torch.Tensor, v1: torch.Tensor, idx: RelationIndex
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        n, f, t = s1.shape[0], self.features, self.num_types
+        m, f, t = idx.update_rows, self.features, self.num_types
         # One padded [types, capacity, 4F] block of [s' | v'] rows: every per-element
         # product below is one batched matmul, and one index_select brings the rows back.
-        rows = torch.cat([s1, v1.reshape(n, 3 * f)], dim=-1)
-        block = to_padded(rows, idx.atom_flat, t, idx.atom_capacity)
+        rows = torch.cat([s1[:m], v1[:m].reshape(m, 3 * f)], dim=-1)
+        block = to_padded(rows, idx.update_flat, t, idx.update_capacity)
         cap = block.shape[1]
         s_b = block[:, :, :f]
         v_b = block[:, :, f:].reshape(t, cap * 3, f)
@@ -72,5 +84,4 @@ class PaiNNConv(HermConv):
         ds = a_sv * (uv * vv).sum(2) + a_ss
         dv = a_vv.unsqueeze(2) * uv
         delta = torch.cat([ds, dv.reshape(t, cap, 3 * f)], dim=-1)
-        delta = from_padded(delta, idx.atom_flat)
-        return s1 + delta[:, :f], v1 + delta[:, f:].view(n, 3, f)
+        return add_update(s1, v1, from_padded(delta, idx.update_flat), f)

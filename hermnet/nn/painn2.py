@@ -26,7 +26,7 @@ from torch import nn
 
 from hermnet.nn.grouped import GroupedLinear, from_padded, group_layout, to_padded
 from hermnet.nn.hermconv import EdgeGeometry
-from hermnet.nn.painn import PaiNNConv
+from hermnet.nn.painn import PaiNNConv, add_update
 from hermnet.nn.relations import RelationIndex
 
 
@@ -67,13 +67,14 @@ class PaiNN2Conv(PaiNNConv):
         phi = from_padded(self.ms2(hidden), idx.slot_flat)
         dv, ds = self.radial_message(phi, v, geo, idx)
         phi_q = from_padded(self.mq(hidden), idx.slot_flat)
-        q = self.moment_message(phi_q, geo, idx, s.shape[0])
+        q = self.moment_message(phi_q, geo, idx, idx.update_rows)
         return self.moment_update(self._add(s, ds), self._add(v, dv), q, idx)
 
     def moment_message(
         self, phi_q: torch.Tensor, geo: EdgeGeometry, idx: RelationIndex, n: int
     ) -> torch.Tensor:
-        """Q_i = sum over i's edges of a_q Y2(u_ij) -> [N, 5, F]."""
+        """Q_i = sum over i's edges of a_q Y2(u_ij) -> [n, 5, F] for the first n rows (every
+        center lies among them)."""
         f = self.features
         radial = to_padded(geo.inst_basis, idx.inst_flat, self.num_relations, idx.inst_capacity)
         weight = torch.cat([self.fq.weight, self.fq.bias.unsqueeze(1)], dim=1)
@@ -94,9 +95,9 @@ class PaiNN2Conv(PaiNNConv):
     def moment_update(
         self, s1: torch.Tensor, v1: torch.Tensor, q: torch.Tensor, idx: RelationIndex
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        n, f, t = s1.shape[0], self.features, self.num_types
-        rows = torch.cat([s1, v1.reshape(n, 3 * f), q.reshape(n, 5 * f)], dim=-1)
-        block = to_padded(rows, idx.atom_flat, t, idx.atom_capacity)
+        m, f, t = idx.update_rows, self.features, self.num_types
+        rows = torch.cat([s1[:m], v1[:m].reshape(m, 3 * f), q.reshape(m, 5 * f)], dim=-1)
+        block = to_padded(rows, idx.update_flat, t, idx.update_capacity)
         cap = block.shape[1]
         s_b = block[:, :, :f]
         v_b = block[:, :, f : 4 * f].reshape(t, cap * 3, f)
@@ -113,5 +114,4 @@ class PaiNN2Conv(PaiNNConv):
         ds = a_sv * (uv * vv).sum(2) + a_sq * (uq * vq).sum(2) + a_ss
         dv = a_vv.unsqueeze(2) * uv
         delta = torch.cat([ds, dv.reshape(t, cap, 3 * f)], dim=-1)
-        delta = from_padded(delta, idx.atom_flat)
-        return s1 + delta[:, :f], v1 + delta[:, f:].view(n, 3, f)
+        return add_update(s1, v1, from_padded(delta, idx.update_flat), f)

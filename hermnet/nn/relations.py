@@ -57,6 +57,11 @@ class RelationIndex(NamedTuple):
     cs_pair: torch.Tensor  # (N * cs_per_atom, 1) bool: center slot has two distinct groups
     atom_flat: torch.Tensor  # (N,) padded position of each atom, grouped by its element
     atom_capacity: int
+    # Rows 0 .. update_rows - 1 get the per-atom update; the rest are ghost rows that an
+    # engine overwrites after every hop, so a block may leave them as the message made them.
+    update_rows: int
+    update_flat: torch.Tensor  # (update_rows,) atom_flat of the leading rows alone
+    update_capacity: int
 
 
 class RelationTables(nn.Module):
@@ -113,7 +118,11 @@ class RelationTables(nn.Module):
         self.register_buffer("q0", q0)
         self.register_buffer("q1", q1.to(torch.long))
 
-    def forward(self, types: torch.Tensor, edge_index: torch.Tensor) -> RelationIndex:
+    def forward(
+        self, types: torch.Tensor, edge_index: torch.Tensor, update_rows: int = -1
+    ) -> RelationIndex:
+        """update_rows: rows that need the per-atom update (-1: all). Rows from update_rows
+        on must be the center of no edge (ghosts of a domain, refreshed by an engine)."""
         n = types.shape[0]
         center, neighbor = edge_index[0], edge_index[1]
         num_edges = center.shape[0]
@@ -134,6 +143,15 @@ class RelationTables(nn.Module):
         slot_layout = group_layout(slot_groups, self.num_relations)
 
         atom_layout = group_layout(types, self.num_types)
+        if update_rows < 0 or update_rows >= n:
+            update_rows, update_layout = n, atom_layout
+        else:
+            if num_edges > 0 and int(center.max()) >= update_rows:
+                raise ValueError(
+                    "an edge has a center at or beyond update_rows; only the leading "
+                    "update_rows rows (the local atoms) may be centers"
+                )
+            update_layout = group_layout(types[:update_rows], self.num_types)
 
         g = self.groups_per_atom
         edge_q = center * g + self.side_q[t_neighbor]
@@ -157,4 +175,7 @@ class RelationTables(nn.Module):
             cs_pair=(q1 >= 0).unsqueeze(-1),
             atom_flat=atom_layout[0],
             atom_capacity=int(atom_layout[1].item()),
+            update_rows=update_rows,
+            update_flat=update_layout[0],
+            update_capacity=int(update_layout[1].item()),
         )

@@ -23,6 +23,10 @@ STRUCTURES = {
 }
 
 
+def as_array(t: torch.Tensor) -> np.ndarray:
+    return t.detach().numpy()
+
+
 def ghost_domain(atoms, cutoff):
     """Local atoms, then one ghost per (atom, periodic image) that an edge reaches."""
     types, edge_index, edge_shift = graph(atoms, cutoff)
@@ -89,6 +93,51 @@ def test_hops_with_exchange_equal_forward(tmp_path, variant, name):
     for key in keys.OUTPUTS:
         err = max_relative(got[key], expected[key])
         assert err < 1e-10, f"{key}: {err:.3g}"
+
+
+@pytest.mark.parametrize("variant", ["vertex-painn", "triad-painn2"])
+def test_hops_leave_ghost_rows_without_the_update(tmp_path, variant):
+    """hop_prepare_rows: a painn hop leaves ghost rows as the message made them (a ghost
+    is the center of no edge, so its row passes unchanged) and skips their per-atom update,
+    which the exchange would overwrite; local rows are those of hop_prepare."""
+    export_tiny(variant, tmp_path / "m.pt")
+    module = load_exported(tmp_path / "m.pt").module
+    domain = ghost_domain(STRUCTURES["alloy"](), 3.5)
+    n_local = domain["n_local"]
+    args = [domain[k] for k in ("positions", "types", "edge_index", "edge_shift")]
+    s, v = getattr(module, keys.HOP_EMBED)(domain["types"])
+    v = torch.randn_like(v)  # non-zero vectors, so the update would change every row
+    _, geo, idx = getattr(module, keys.HOP_PREPARE_ROWS)(*args, n_local)
+    _, geo_all, idx_all = getattr(module, keys.HOP_PREPARE)(*args)
+    y_s, y_v = module.hop(0, s, v, geo, idx)
+    all_s, all_v = module.hop(0, s, v, geo_all, idx_all)
+    assert torch.equal(y_s[n_local:], s[n_local:]) and torch.equal(y_v[n_local:], v[n_local:])
+    assert not torch.equal(all_s[n_local:], s[n_local:])
+    for got, full in ((y_s, all_s), (y_v, all_v)):
+        assert max_relative(as_array(got[:n_local]), as_array(full[:n_local])) < 1e-12
+
+
+def test_hop_prepare_rows_rejects_a_ghost_center(tmp_path):
+    export_tiny("vertex-painn", tmp_path / "m.pt")
+    module = load_exported(tmp_path / "m.pt").module
+    domain = ghost_domain(STRUCTURES["alloy"](), 3.5)
+    args = [domain[k] for k in ("positions", "types", "edge_index", "edge_shift")]
+    with pytest.raises(Exception, match="update_rows"):
+        getattr(module, keys.HOP_PREPARE_ROWS)(*args, domain["n_local"] - 1)
+
+
+@pytest.mark.parametrize("ghost_updates", [False, True])
+def test_hops_with_and_without_ghost_updates_agree(tmp_path, ghost_updates):
+    export_tiny("triad-painn2", tmp_path / "m.pt")
+    model = load_exported(tmp_path / "m.pt")
+    atoms = STRUCTURES["thin"]()
+    domain = ghost_domain(atoms, model.cutoff)
+    hops = model.metadata[keys.METADATA_NUM_HOPS]
+    args = [domain[k] for k in ("positions", "types", "edge_index", "edge_shift", "n_local")]
+    got = evaluate_by_hops(model.module, hops, *args, domain["owner"], ghost_updates=ghost_updates)
+    expected = model.evaluate(atoms.positions, atoms.numbers, atoms.cell.array, atoms.pbc)
+    err = max_relative(as_array(got[keys.ENERGY]), np.asarray(expected[keys.ENERGY]))
+    assert err < 1e-10
 
 
 def test_stale_ghost_rows_would_be_wrong(tmp_path):

@@ -55,7 +55,7 @@ def test_exchange_molecule_with_empty_ranks(tmp_path, models, kind):
     assert nlocal_min(runs[4]["run"].output) == 0
 
 
-@pytest.mark.parametrize("variant", ["vertex", "triad"])
+@pytest.mark.parametrize("variant", ["vertex", "triad", "vertex-painn2"])
 def test_exchange_thin_cell_one_and_four_ranks(tmp_path, models, variant):
     """A cell thinner than the cutoff: the ghosts are many images of the rank's own atoms
     (LAMMPS' self-swaps carry the exchange), also on one rank with `ghosts exchange`."""

@@ -29,6 +29,7 @@ inline constexpr const char* ATOMIC_VIRIAL = "atomic_virial";  // (n_all, 3, 3),
 
 // Hop-by-hop methods (signatures in hermnet/export/keys.py)
 inline constexpr const char* HOP_PREPARE = "hop_prepare";
+inline constexpr const char* HOP_PREPARE_ROWS = "hop_prepare_rows";  // optional
 inline constexpr const char* HOP_EMBED = "hop_embed";
 inline constexpr const char* HOP = "hop";
 inline constexpr const char* HOP_READOUT = "hop_readout";
