@@ -13,12 +13,14 @@ gives the rows each rank computes: local atoms and ghost rows (atoms of other ra
 the local atoms' edges reach), and edges.
 
 Cost model (written to the JSON, read by deploy/lammps/README.md): a rank's step costs
-    t = c_row * (local atoms + ghost rows) + c_edge * edges,   edges = local atoms * k
-with c_row (per-atom work: embedding, the dense layers of every hop, readout) and c_edge
-(everything per edge) measured through the C++ core on one thread, from the cell with and
-without its edges. For a cubic subdomain of n atoms at the alloy's density the ghost rows
-are the atoms of a shell one cutoff thick around it; the projected parallel efficiency is
-(c_row + c_edge k) n / t, the cost of the ghost rows (not counting communication).
+    t = c_row * local atoms + c_ghost * ghost rows + c_edge * edges,   edges = local atoms * k
+with c_row (per-atom work: embedding, the dense layers of every hop, readout), c_ghost (a
+ghost row's share: embedding and the message's dense layers; files with hop_prepare_rows
+skip the update on ghost rows) and c_edge (everything per edge) measured through the C++
+core on one thread: the cell with and without its edges, and the cell's atoms as ghost rows
+of one local atom (in-memory exchange). For a cubic subdomain of n atoms at the alloy's
+density the ghost rows are the atoms of a shell one cutoff thick around it; the projected
+parallel efficiency is (c_row + c_edge k) n / t (not counting communication).
 
     .venv/bin/python bench/lammps_ranks_threads.py                               # ~30 min
     .venv/bin/python bench/lammps_ranks_threads.py --models bench --sizes 10 --rounds 1  # ~2 min
@@ -151,6 +153,12 @@ def core_costs(model: Path, atoms) -> dict:
             return min(times)
 
         whole, rows_only = best(edge_index, edge_shift), best(*no_edges)
+        # The same rows through the hop path, all local, then all but one as ghost rows
+        # (owned by atom 0): the difference is what a ghost row saves.
+        n = len(atoms)
+        hop_args = (pos, types, *no_edges)
+        local_rows = best_hops(core, hop_args, n, np.arange(n))
+        ghost_rows = best_hops(core, hop_args, 1, np.zeros(n, dtype=np.int64))
     finally:
         torch.set_num_threads(before)
     n, edges = len(atoms), edge_index.shape[1]
@@ -161,11 +169,24 @@ def core_costs(model: Path, atoms) -> dict:
         "atoms_only_s": rows_only,
         "c_row_us": 1e6 * rows_only / n,
         "c_edge_us": 1e6 * (whole - rows_only) / edges,
+        "hop_path_local_rows_s": local_rows,
+        "hop_path_ghost_rows_s": ghost_rows,
+        "c_ghost_us": 1e6 * rows_only / n * ghost_rows / local_rows,
     }
 
 
+def best_hops(core, graph: tuple, n_local: int, owner) -> float:
+    """Best of 3 core.compute_exchanged calls (in-memory exchange from `owner`)."""
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        core.core.compute_exchanged(*graph, n_local, owner)
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
 def cost_model(costs: dict, cutoff: float) -> dict:
-    c_row, c_edge = costs["c_row_us"], costs["c_edge_us"]
+    c_row, c_ghost, c_edge = costs["c_row_us"], costs["c_ghost_us"], costs["c_edge_us"]
     k = costs["edges"] / costs["atoms"]
     projection = []
     for n in (250, 500, 1000, 2000, 4000, 8000, 16000, 32000, 64000):
@@ -175,13 +196,14 @@ def cost_model(costs: dict, cutoff: float) -> dict:
             {
                 "atoms_per_rank": n,
                 "ghost_rows_per_rank": round(ghosts),
-                "efficiency": useful / (useful + c_row * ghosts),
+                "efficiency": useful / (useful + c_ghost * ghosts),
             }
         )
     return {
         **costs,
         "edges_per_atom": k,
         "row_share_of_atom_cost": c_row / (c_row + c_edge * k),
+        "ghost_row_share_of_atom_cost": c_ghost / (c_row + c_edge * k),
         "cubic_subdomains": projection,
     }
 
@@ -195,7 +217,8 @@ def predicted_two_ranks(rows: list[dict], costs: dict) -> float | None:
     k = costs["edges"] / costs["atoms"]
     one = (costs["c_row_us"] + costs["c_edge_us"] * k) * costs["atoms"]
     rank = (
-        costs["c_row_us"] * (two["local_atoms_per_rank"] + two["ghost_rows_per_rank"])
+        costs["c_row_us"] * two["local_atoms_per_rank"]
+        + costs["c_ghost_us"] * two["ghost_rows_per_rank"]
         + costs["c_edge_us"] * two["edges_per_rank"]
     )
     return one / rank
