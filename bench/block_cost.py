@@ -40,6 +40,7 @@ CANDIDATES = {
     "painn_mlp16": {"block": "painn", "radial_mlp": 16},
     "painn_L4": {"block": "painn", "layers": 4},
     "painn2": {"block": "painn2"},
+    "painn2v": {"block": "painn2v"},
     "tensor": {"block": "tensor"},
 }
 

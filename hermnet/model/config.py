@@ -13,10 +13,11 @@ READOUTS = ("atomic", "pooled")
 EMBEDDINGS = ("element", "periodic_table")
 # The sub-network inside each relation: hermconv is the published block (message and
 # update hops); painn keeps its messages and updates each atom PaiNN's way (hermnet.nn.painn);
-# painn2 adds rank-2 neighbor moments to painn's update (hermnet.nn.painn2); tensor
-# carries TensorNet's rank-2 tensors, one hop per layer (hermnet.nn.tensor).
-BLOCKS = ("hermconv", "painn", "painn2", "tensor")
-HOPS_PER_LAYER = {"hermconv": 2, "painn": 1, "painn2": 1, "tensor": 1}
+# painn2 adds rank-2 neighbor moments to painn's update (hermnet.nn.painn2), painn2v lets
+# them act on the vectors too (hermnet.nn.painn2v); tensor carries TensorNet's rank-2
+# tensors, one hop per layer (hermnet.nn.tensor).
+BLOCKS = ("hermconv", "painn", "painn2", "painn2v", "tensor")
+HOPS_PER_LAYER = {"hermconv": 2, "painn": 1, "painn2": 1, "painn2v": 1, "tensor": 1}
 
 
 @dataclass

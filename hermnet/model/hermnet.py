@@ -13,6 +13,7 @@ from hermnet.nn.activations import make_activation
 from hermnet.nn.hermconv import EdgeGeometry, HermConv
 from hermnet.nn.painn import PaiNNConv
 from hermnet.nn.painn2 import PaiNN2Conv
+from hermnet.nn.painn2v import PaiNN2VConv
 from hermnet.nn.radial import CosineCutoff, SineBasis
 from hermnet.nn.relations import RelationIndex, RelationTables
 from hermnet.nn.tensor import TensorEmbedding, TensorInteraction
@@ -108,6 +109,8 @@ class HermNet(nn.Module):
             return PaiNNConv(num_types=rel.num_types, **args)
         if config.block == "painn2":
             return PaiNN2Conv(num_types=rel.num_types, **args)
+        if config.block == "painn2v":
+            return PaiNN2VConv(num_types=rel.num_types, **args)
         return HermConv(**args)
 
     def _geometry(

@@ -21,6 +21,7 @@ from torch import nn
 from hermnet.nn.hermconv import EdgeGeometry, HermConv
 from hermnet.nn.painn import PaiNNConv
 from hermnet.nn.painn2 import PaiNN2Conv
+from hermnet.nn.painn2v import PaiNN2VConv
 from hermnet.nn.relations import RelationIndex
 
 
@@ -110,7 +111,16 @@ class FusedPaiNN2Conv(FusedEdgeOperators, PaiNN2Conv):
     pass
 
 
-_FUSED = {HermConv: FusedHermConv, PaiNNConv: FusedPaiNNConv, PaiNN2Conv: FusedPaiNN2Conv}
+class FusedPaiNN2VConv(FusedEdgeOperators, PaiNN2VConv):
+    pass
+
+
+_FUSED = {
+    HermConv: FusedHermConv,
+    PaiNNConv: FusedPaiNNConv,
+    PaiNN2Conv: FusedPaiNN2Conv,
+    PaiNN2VConv: FusedPaiNN2VConv,
+}
 
 
 def fuse_layers(model: nn.Module) -> nn.Module:

@@ -92,6 +92,19 @@ class PaiNN2Conv(PaiNNConv):
         harmonics = to_padded(l2_harmonics(geo.unit), flat, n, cap)
         return torch.bmm(harmonics.transpose(1, 2), to_padded(a_q, flat, n, cap))
 
+    def update_terms(
+        self,
+        a: torch.Tensor,
+        uv: torch.Tensor,
+        vv: torch.Tensor,
+        uq: torch.Tensor,
+        vq: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """ds, dv of the update from us2's coefficients and the mixed v and Q."""
+        a_vv, a_sv, a_ss, a_sq = torch.split(a, self.features, dim=-1)
+        ds = a_sv * (uv * vv).sum(2) + a_sq * (uq * vq).sum(2) + a_ss
+        return ds, a_vv.unsqueeze(2) * uv
+
     def moment_update(
         self, s1: torch.Tensor, v1: torch.Tensor, q: torch.Tensor, idx: RelationIndex
     ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -110,8 +123,6 @@ class PaiNN2Conv(PaiNNConv):
         vq_norm = torch.sqrt((vq * vq).sum(2) + self.norm_eps)
         x = torch.cat([s_b, vv_norm, vq_norm], dim=-1)
         a = self.us2(self.drop(self.act(self.us1(x))))
-        a_vv, a_sv, a_ss, a_sq = torch.split(a, f, dim=-1)
-        ds = a_sv * (uv * vv).sum(2) + a_sq * (uq * vq).sum(2) + a_ss
-        dv = a_vv.unsqueeze(2) * uv
+        ds, dv = self.update_terms(a, uv, vv, uq, vq)
         delta = torch.cat([ds, dv.reshape(t, cap, 3 * f)], dim=-1)
         return add_update(s1, v1, from_padded(delta, idx.update_flat), f)

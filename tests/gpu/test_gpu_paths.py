@@ -36,7 +36,9 @@ def compare(got, expected, rtol):
         assert err < rtol, f"{key}: {err:.3g}"
 
 
-@pytest.mark.parametrize("variant", ["vertex", "pair", "triad", "vertex-painn", "triad-painn2"])
+@pytest.mark.parametrize(
+    "variant", ["vertex", "pair", "triad", "vertex-painn", "triad-painn2", "vertex-painn2v"]
+)
 def test_core_on_the_gpu_equals_the_cpu(tmp_path, variant):
     export_tiny(variant, tmp_path / "m.pt")
     cpu, gpu = load_core(tmp_path / "m.pt", "cpu").core, load_core(tmp_path / "m.pt", DEVICE).core

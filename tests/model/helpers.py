@@ -22,6 +22,7 @@ MODEL_KINDS = [
     "triad-painn",
     "vertex-painn2",
     "triad-painn2",
+    "vertex-painn2v",
     "vertex-tensor",
     "triad-tensor",
 ]
@@ -29,6 +30,7 @@ BLOCK_OPTIONS = {
     "hermconv": {"block": "hermconv"},
     "painn": {"block": "painn", "radial_mlp": 5},
     "painn2": {"block": "painn2"},
+    "painn2v": {"block": "painn2v"},
     "tensor": {"block": "tensor"},
 }
 

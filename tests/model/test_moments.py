@@ -1,8 +1,9 @@
-"""The rank-2 neighbor moments of the painn2 block (hermnet.nn.painn2)."""
+"""The rank-2 neighbor moments of the painn2 and painn2v blocks (hermnet.nn.painn2, painn2v)."""
 
 import torch
 
 from hermnet.nn.painn2 import l2_harmonics
+from hermnet.nn.painn2v import l2_apply
 from tests.model.helpers import ethanol, evaluate, tiny_potential
 
 
@@ -35,4 +36,26 @@ def test_moments_change_the_energy():
     with torch.no_grad():
         for layer in potential.model.layers:
             layer.mix_q.zero_()
+    assert abs(evaluate(potential, ethanol())["energy"] - energy) > 1e-6
+
+
+def test_moment_as_a_matrix_is_w_w_minus_a_third():
+    # painn2v reads each channel's moment as M(Y2(w)) = w w^T - I/3 acting on vectors; a
+    # wrong basis matrix would break rotation equivariance of M u.
+    w, u = random_units(50, 2), torch.randn(50, 3, dtype=torch.float64)
+    expected = w * (w * u).sum(1, keepdim=True) - u / 3
+    got = l2_apply(l2_harmonics(w).unsqueeze(-1), u.unsqueeze(-1)).squeeze(-1)
+    torch.testing.assert_close(got, expected, rtol=0, atol=1e-14)
+
+
+def test_moments_acting_on_vectors_change_the_energy():
+    # The two painn2v terms (a_qv M Uv into the vectors, a_vqv <Vv, M Uv> into the scalars)
+    # reach the energy: zeroing their rows of us2 moves it.
+    potential = tiny_potential("vertex-painn2v")
+    energy = evaluate(potential, ethanol())["energy"]
+    f = potential.model.layers[0].features
+    with torch.no_grad():
+        for layer in potential.model.layers:
+            layer.us2.weight[..., 4 * f :] = 0.0
+            layer.us2.bias[..., 4 * f :] = 0.0
     assert abs(evaluate(potential, ethanol())["energy"] - energy) > 1e-6
