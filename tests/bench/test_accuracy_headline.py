@@ -3,7 +3,15 @@ time over all stages, the target verdict, and the relation block in the model co
 
 import json
 
-from bench.accuracy.headline import BEGIN, END, best_line, headline_rows, load, write_headline
+from bench.accuracy.headline import (
+    BEGIN,
+    END,
+    best_line,
+    headline_rows,
+    load,
+    over,
+    write_headline,
+)
 
 
 def record(name, benchmark, key, forces, energy=3.0, minutes=30.0, block=None, **extra):
@@ -89,3 +97,9 @@ def test_write_headline_keeps_the_text_around_the_markers(tmp_path):
     assert text.startswith("intro\n") and text.endswith("outro\n") and "old table" not in text
     assert "| rMD17 uracil | vertex hermconv F=64 L=3 | 27.0 meV/mol | **5.0** |" in text
     assert "| mlearn Ge | (no result file) |" in text
+
+
+def test_a_near_miss_reads_as_a_miss():
+    # 62.7 against 60 rounds to "1.0x" with one decimal, which reads as met.
+    assert over(62.7, 60) == "+5 %"
+    assert over(84.5, 60) == "1.4x"
