@@ -86,9 +86,7 @@ class DeployedHermNet(nn.Module):
         edge_shift: torch.Tensor,
     ) -> Tuple[torch.Tensor, EdgeGeometry, RelationIndex]:
         """Edge vectors (a leaf that requires grad) and what every hop shares."""
-        edge_vec = edge_vectors(positions, edge_index, edge_shift, True)
-        geo, idx = self.model.prepare(edge_vec, types, edge_index)
-        return edge_vec, geo, idx
+        return self.hop_prepare_rows(positions, types, edge_index, edge_shift, -1)
 
     @torch.jit.export
     def hop_prepare_rows(
@@ -101,7 +99,7 @@ class DeployedHermNet(nn.Module):
     ) -> Tuple[torch.Tensor, EdgeGeometry, RelationIndex]:
         """hop_prepare for an engine that refreshes every ghost row after each hop: the
         hops then skip the per-atom update of ghost rows (rows n_local on), whose outputs
-        the refresh overwrites. Edges must have local centers only."""
+        the refresh overwrites. Edges must have local centers only (-1: update every row)."""
         edge_vec = edge_vectors(positions, edge_index, edge_shift, True)
         geo, idx = self.model.prepare(edge_vec, types, edge_index, n_local)
         return edge_vec, geo, idx
