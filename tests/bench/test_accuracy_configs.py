@@ -64,7 +64,7 @@ def test_table_is_rebuilt_between_the_markers(tmp_path):
     text = doc.read_text()
     assert text.startswith("intro\n") and text.endswith("outro\n")
     assert "old table" not in text
-    row = "| mlearn_Ge | vertex painn2 F=64 L=3 float32 | 3.2 meV/atom | 98.7 meV/Å | 0.200 GPa"
+    row = "| mlearn_Ge | vertex painn2v F=64 L=3 float32 | 3.2 meV/atom | 98.7 meV/Å | 0.200 GPa"
     assert row in text
     assert "| mlearn_Ge | SNAP linear | 8.0 meV/atom | 200.0 meV/Å |" in text
 
