@@ -146,7 +146,10 @@ inline __attribute__((always_inline)) void filter_message_forward_body(
     if (n == kEdgeGroup) {
       filter_rows<T, kEdgeGroup, 1, B>(bs, K, w, F, f0, f1, rows);
     } else {
-      for (int64_t i = 0; i < n; ++i) filter_rows<T, 1, 2, B>(bs + i, K, w, F, f0, f1, rows + i);
+      // One tile per step, as the grouped call: an edge's filter must not depend on how
+      // a thread's range groups the edges (two tiles move features between the vector
+      // loop and the scalar tail, which round differently, and two threads then differ).
+      for (int64_t i = 0; i < n; ++i) filter_rows<T, 1, 1, B>(bs + i, K, w, F, f0, f1, rows + i);
     }
     for (int64_t i = 0; i < n; ++i) {
       const int64_t e = e0 + i;
@@ -189,7 +192,7 @@ inline __attribute__((always_inline)) void filter_message_backward_body(
     if (n == kEdgeGroup) {
       filter_rows<T, kEdgeGroup, 1, B>(bs, K, w, F, f0, f1, fl_rows);
     } else {
-      for (int64_t i = 0; i < n; ++i) filter_rows<T, 1, 2, B>(bs + i, K, w, F, f0, f1, fl_rows + i);
+      for (int64_t i = 0; i < n; ++i) filter_rows<T, 1, 1, B>(bs + i, K, w, F, f0, f1, fl_rows + i);
     }
     for (int64_t i = 0; i < n; ++i) {
       const int64_t e = e0 + i;
