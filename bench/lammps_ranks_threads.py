@@ -7,8 +7,10 @@ Structure: CoCrFeNi fcc (bench/alloy.py), 4,000 atoms (10^3 cells) and 16,384 (1
 Cases (ghosts mode, ranks, threads per rank; OMP_NUM_THREADS sets torch's threads):
   remap 1 x 1 (the reference), exchange 1 x 1, exchange 2 x 1, remap 1 x 2, and two
   independent remap 1 x 1 jobs at once. The last one shares nothing but the machine (memory
-  bandwidth, caches, clocks): twice its throughput over one job is the most that two cores
-  give any parallel run here, the ceiling the other speed-ups are read against.
+  bandwidth, caches, clocks): twice its throughput over one job (`two_core_ceiling`) is what
+  a second core gives a full-size one-core job here, the reference the other speed-ups are
+  read against. It is not a strict bound: a rank of 2 touches half the atoms and contends
+  less than a full-size job (16k atoms: 2 ranks 1.72x, two jobs 1.68x).
 Each case runs NVE `run WARMUP` then `run STEPS`; time per step is the timed run's LAMMPS
 Loop time, the best of ROUNDS runs with the cases interleaved (a shared machine's load
 changes hit every case alike; the ratios come from one invocation). `compute pair hermnet`
@@ -246,8 +248,8 @@ def predicted_two_ranks(rows: list[dict], costs: dict) -> float | None:
 
 
 def summarize(rows: list[dict]) -> dict:
-    """Speed-ups over one core; with two jobs at once measured, each also as a share of the
-    machine's two-core ceiling (2 x one job's time over the time of two at once)."""
+    """Speed-ups over one core; with two jobs at once measured, each also as a share of what
+    two full-size jobs reach together (2 x one job's time over the time of two at once)."""
     by = {case_name(r): r for r in rows if "failed" not in r}
     one = by.get("remap_1x1")
     if not one:
