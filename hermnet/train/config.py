@@ -128,6 +128,13 @@ class TrainingConfig:
     loss: str = "mse"
     huber_delta: float = 0.01
     ema_decay: float = 0.99  # 0 disables the moving average of weights
+    # Stage two (hermnet/train/stage_two.py, as MACE's): from this share of the run (epochs
+    # or time budget, whichever ends it) on, train with the stage_two_* loss weights (unset:
+    # stage one's) and choose best.pt among those epochs on the weighted validation loss.
+    stage_two_start: float | None = None
+    stage_two_energy_weight: float | None = None
+    stage_two_force_weight: float | None = None
+    stage_two_stress_weight: float | None = None
     # Validation metric that picks best.pt and drives the plateau schedule: force_mae,
     # energy_mae, stress_mae or loss (the weighted sum the training minimises). Default:
     # force_mae, or energy_mae when forces are not trained.
@@ -176,6 +183,7 @@ class TrainingConfig:
         for key in ("energy_weight", "force_weight", "stress_weight", "checkpoint_every"):
             positive(key, strict=False)
         positive("grad_clip", strict=False)
+        self._validate_stage_two()
         positive("huber_delta")
         choose("loss", LOSSES)
         choose("optimizer", OPTIMIZERS)
@@ -210,6 +218,41 @@ class TrainingConfig:
             )
         if not re.fullmatch(r"cpu|auto|cuda(:\d+)?", self.device):
             raise ConfigError(f"training.device = {self.device!r}; use cpu, cuda, cuda:N or auto")
+
+    def _validate_stage_two(self) -> None:
+        names = [f"stage_two_{term}_weight" for term in ("energy", "force", "stress")]
+        given = {name: getattr(self, name) for name in names if getattr(self, name) is not None}
+        for name, value in given.items():
+            if not 0.0 <= value < math.inf:
+                raise ConfigError(f"training.{name} must be a finite number >= 0, got {value!r}")
+        start = self.stage_two_start
+        if start is None:
+            if given:
+                raise ConfigError(
+                    f"training.{next(iter(given))} is set but stage_two_start is not; set "
+                    "stage_two_start (e.g. 0.75: the last quarter of the run) or drop it"
+                )
+            return
+        if not 0.0 < start < 1.0:
+            raise ConfigError(
+                f"training.stage_two_start is a share of the run in (0, 1), got {start!r} "
+                "(e.g. 0.75: the last quarter)"
+            )
+        if not given:
+            raise ConfigError(
+                "training.stage_two_start is set but no stage_two_energy_weight, "
+                "stage_two_force_weight or stage_two_stress_weight: stage two would train "
+                "as stage one; give its weights (e.g. stage_two_energy_weight: 1000)"
+            )
+        stage_two = [
+            given.get(f"stage_two_{term}_weight", getattr(self, f"{term}_weight"))
+            for term in ("energy", "force", "stress")
+        ]
+        if sum(stage_two) == 0:
+            raise ConfigError(
+                "training: the stage-two energy, force and stress weights are all zero; "
+                "nothing would be trained in stage two"
+            )
 
 
 @dataclass

@@ -48,6 +48,12 @@ from hermnet.train.optim import make_optimizer
 from hermnet.train.run_log import RunLog
 from hermnet.train.sampler import EpochSampler
 from hermnet.train.schedule import LRSchedule
+from hermnet.train.stage_two import (
+    STAGE_TWO_METRIC,
+    run_progress,
+    stage_two_note,
+    stage_two_weights,
+)
 from hermnet.train.state import rng_state, seed_everything, set_rng_state
 
 # Test hooks (not part of the interface): sleep after each epoch's last.pt, so that a
@@ -148,6 +154,7 @@ class _Trainer:
         # validation force MAE, or the energy MAE when forces are not trained.
         default = "force_mae" if self.opts.force_weight > 0 else "energy_mae"
         self.best_name = self.opts.best_metric or default
+        self.stage = 1  # 2 once training.stage_two_start is reached
         self.checkpoint = self._check_output(resume, overwrite)  # before anything is written
         # training.init_from is read and checked before the data, which may take minutes
         self.initial = None
@@ -328,6 +335,7 @@ class _Trainer:
             "best_metric": self.best_metric,
             "best_metric_name": f"validation {self.best_name}",
             "best_epoch": self.best_epoch,
+            "stage": self.stage,
             "config": self.cfg.to_dict(),
             "data_description": self.data.description,
             "energy_reference": {
@@ -357,6 +365,8 @@ class _Trainer:
         self.epoch = int(payload["epoch"])
         self.batches_done = int(payload.get("batches_done", 0))
         self.global_step = int(payload["global_step"])
+        if payload.get("stage", 1) == 2 and self.opts.stage_two_start is not None:
+            self._enter_stage_two()
         self.best_metric = float(payload["best_metric"])
         self.best_epoch = int(payload.get("best_epoch", 0))
         if payload.get("best_metric_name", f"validation {self.best_name}") != (
@@ -410,6 +420,9 @@ class _Trainer:
         val_metrics: dict[str, float] = {}
         try:
             while self.epoch < opts.epochs:
+                if self._stage_two_due():
+                    self._enter_stage_two()
+                    self.log.message(stage_two_note(self.epoch + 1, self.weights))
                 epoch_start = time.monotonic()
                 train_metrics, stopped = self._train_epoch()
                 if stopped:
@@ -461,6 +474,28 @@ class _Trainer:
             return result
         finally:
             self.log.close()
+
+    def _stage_two_due(self) -> bool:
+        start = self.opts.stage_two_start
+        if start is None or self.stage == 2:
+            return False
+        progress = run_progress(
+            self.epoch,
+            self.opts.epochs,
+            self._trained_seconds(),
+            self._elapsed(),
+            self.opts.schedule_minutes,
+            self.opts.max_time_minutes,
+        )
+        return bool(self.ctx.broadcast_object(progress >= start))  # rank 0's clock decides
+
+    def _enter_stage_two(self) -> None:
+        """New loss weights; best.pt is chosen afresh among stage-two epochs."""
+        self.stage = 2
+        self.weights = stage_two_weights(self.opts, self.weights)
+        self.best_name = STAGE_TWO_METRIC
+        self.best_metric, self.best_epoch = math.inf, 0
+        self.schedule.best = math.inf  # plateau: the loss is a new scale
 
     def _elapsed(self) -> float:
         return time.monotonic() - self.start_time
