@@ -87,6 +87,23 @@ def test_stages_add_up_and_mlearn_needs_mtp_within_60_minutes(tmp_path):
     assert ge.endswith("| **yes** |") and "MTP 1.79 / 50" in ge
 
 
+def test_a_line_that_meets_the_whole_target_heads_over_lower_forces_that_miss_it(tmp_path):
+    write(
+        tmp_path,
+        record("mlearn_Ge_forces", "mlearn", "Ge", forces=42.5, energy=3.0, minutes=60.0),
+        record("mlearn_Ge_both", "mlearn", "Ge", forces=46.0, energy=1.7, minutes=60.0),
+        record("mlearn_Ge_long", "mlearn", "Ge", forces=40.0, energy=1.5, minutes=90.0),
+        record("rmd17_toluene_a", "rmd17", "toluene", forces=5.0),
+        record("rmd17_toluene_b", "rmd17", "toluene", forces=4.0),
+    )
+    rows = headline_rows(load(tmp_path))
+    ge = next(line for line in rows if line.startswith("| mlearn Ge |"))
+    assert "mlearn_Ge_both.json" in ge and ge.endswith("| **yes** |")
+    # no line meets the target: the lowest forces, as before
+    toluene = next(line for line in rows if line.startswith("| rMD17 toluene |"))
+    assert "rmd17_toluene_b.json" in toluene and "no, 1.7x" in toluene
+
+
 def test_write_headline_keeps_the_text_around_the_markers(tmp_path):
     results = tmp_path / "results"
     write(results, record("rmd17_uracil", "rmd17", "uracil", forces=5.0))
