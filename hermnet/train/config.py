@@ -135,6 +135,11 @@ class TrainingConfig:
     stage_two_energy_weight: float | None = None
     stage_two_force_weight: float | None = None
     stage_two_stress_weight: float | None = None
+    # Adam's moments start afresh with stage two. Its second moment holds stage one's
+    # gradient scale, and raising the energy weight raised the gradient norm 1000x (mlearn
+    # Ge, 100 -> 10000): the first steps were many times Adam's usual size and set the
+    # validation forces back from 31 to 50 meV/Å before they recovered.
+    stage_two_fresh_optimizer: bool = False
     # Validation metric that picks best.pt and drives the plateau schedule: force_mae,
     # energy_mae, stress_mae or loss (the weighted sum the training minimises). Default:
     # force_mae, or energy_mae when forces are not trained.

@@ -5,7 +5,8 @@ improving long after it (mlearn Ge, painn2v, 60 min: the validation force MAE bo
 at epoch 59 of 395 while the validation energy MAE halved after it). Stage two raises the
 energy weight for the rest of the run, where the cosine rate is already low, and best.pt is
 chosen among stage-two epochs on the weighted validation loss: a force-chosen checkpoint
-would stay in stage one.
+would stay in stage one. With training.stage_two_fresh_optimizer the optimizer's moments
+start afresh with stage two.
 
 Progress through a run is the larger of its share of epochs and its share of the time
 budget (schedule_minutes, counted over resumes, else max_time_minutes of this process), so

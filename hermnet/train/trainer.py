@@ -422,6 +422,8 @@ class _Trainer:
             while self.epoch < opts.epochs:
                 if self._stage_two_due():
                     self._enter_stage_two()
+                    if opts.stage_two_fresh_optimizer:
+                        self.optimizer.state.clear()
                     self.log.message(stage_two_note(self.epoch + 1, self.weights))
                 epoch_start = time.monotonic()
                 train_metrics, stopped = self._train_epoch()

@@ -7,6 +7,7 @@ import torch
 
 from hermnet.model.checkpoint import load_checkpoint
 from hermnet.train import ConfigError, train
+from hermnet.train import trainer as trainer_module
 from hermnet.train.config import TrainingConfig
 from hermnet.train.loss import LossWeights
 from hermnet.train.stage_two import run_progress, stage_two_weights
@@ -102,3 +103,23 @@ def test_resume_inside_stage_two_is_exact(make_config, tmp_path):
     assert result.best_epoch == reference.best_epoch == 2
     assert result.best_metric == reference.best_metric
     assert load_checkpoint(tmp_path / "pieces" / "last.pt")["stage"] == 2
+
+
+def test_stage_two_can_start_the_optimizer_moments_afresh(make_config, tmp_path, monkeypatch):
+    """Adam's second moment holds stage one's gradient scale; stage two's is far larger."""
+    seen = []
+    original = trainer_module._Trainer._train_epoch
+
+    def spy(self):
+        state = self.optimizer.state
+        steps = [float(s["step"]) for s in state.values() if "step" in s]
+        seen.append((self.epoch + 1, max(steps, default=0.0)))
+        return original(self)
+
+    monkeypatch.setattr(trainer_module._Trainer, "_train_epoch", spy)
+    train(make_config(output="fresh", epochs=4, stage_two_fresh_optimizer=True, **STAGE_TWO))
+    # 10 steps per epoch: moments of 0, 10 steps, then none again when stage two begins
+    assert seen == [(1, 0.0), (2, 10.0), (3, 0.0), (4, 10.0)]
+    seen.clear()
+    train(make_config(name="kept.yaml", output="kept", epochs=4, **STAGE_TWO))
+    assert seen == [(1, 0.0), (2, 10.0), (3, 20.0), (4, 30.0)]
