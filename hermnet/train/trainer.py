@@ -422,6 +422,8 @@ class _Trainer:
             while self.epoch < opts.epochs:
                 if self._stage_two_due():
                     self._enter_stage_two()
+                    # plateau: the loss is a new scale (a resume restores the stage-two best)
+                    self.schedule.best = math.inf
                     if opts.stage_two_fresh_optimizer:
                         self.optimizer.state.clear()
                     self.log.message(stage_two_note(self.epoch + 1, self.weights))
@@ -497,7 +499,6 @@ class _Trainer:
         self.weights = stage_two_weights(self.opts, self.weights)
         self.best_name = STAGE_TWO_METRIC
         self.best_metric, self.best_epoch = math.inf, 0
-        self.schedule.best = math.inf  # plateau: the loss is a new scale
 
     def _elapsed(self) -> float:
         return time.monotonic() - self.start_time
