@@ -123,3 +123,27 @@ def test_stage_two_can_start_the_optimizer_moments_afresh(make_config, tmp_path,
     seen.clear()
     train(make_config(name="kept.yaml", output="kept", epochs=4, **STAGE_TWO))
     assert seen == [(1, 0.0), (2, 10.0), (3, 20.0), (4, 30.0)]
+
+
+def test_resume_inside_stage_two_keeps_the_plateau_best(make_config, tmp_path, monkeypatch):
+    """The plateau schedule forgets stage one's best at the switch, not at every resume."""
+    seen: dict[str, list[tuple[int, float]]] = {"full": [], "pieces": []}
+    original = trainer_module._Trainer._train_epoch
+
+    def spy(self):
+        seen[self.out.name].append((self.epoch + 1, self.schedule.best))
+        return original(self)
+
+    monkeypatch.setattr(trainer_module._Trainer, "_train_epoch", spy)
+    # progress by epochs alone, not the pieces' tiny time limit: stage two is epochs 3 and 4
+    monkeypatch.setattr(trainer_module, "run_progress", lambda done, epochs, *_: done / epochs)
+    options = dict(epochs=4, batch_size=34, scheduler="plateau", **STAGE_TWO)
+    train(make_config(name="a.yaml", output="full", **options))
+    config = make_config(name="b.yaml", output="pieces", max_time_minutes=1e-9, **options)
+    result = train(config)
+    while not result.finished:
+        result = train(config, resume=True)
+    full = dict(seen["full"])
+    assert full[3] == float("inf") and full[4] < float("inf")  # reset at the switch only
+    for epoch, best in seen["pieces"]:
+        assert best == full[epoch], epoch
