@@ -135,10 +135,11 @@ class TrainingConfig:
     stage_two_energy_weight: float | None = None
     stage_two_force_weight: float | None = None
     stage_two_stress_weight: float | None = None
-    # Adam's moments start afresh with stage two. Its second moment holds stage one's
-    # gradient scale, and raising the energy weight raised the gradient norm 1000x (mlearn
-    # Ge, 100 -> 10000): the first steps were many times Adam's usual size and set the
-    # validation forces back from 31 to 50 meV/Å before they recovered.
+    # Adam's moments start afresh with stage two. With kept moments, raising the energy
+    # weight 100 -> 10000 (mlearn Ge) made the first steps many times Adam's usual size and
+    # set validation forces back from 31 to 50 meV/Å; fresh moments kept the forces but
+    # still kicked the energies. Stage two at stage one's loss scale (lower the other
+    # weights instead) needs neither: no clipped step at the switch.
     stage_two_fresh_optimizer: bool = False
     # Validation metric that picks best.pt and drives the plateau schedule: force_mae,
     # energy_mae, stress_mae or loss (the weighted sum the training minimises). Default:

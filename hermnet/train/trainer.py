@@ -421,12 +421,7 @@ class _Trainer:
         try:
             while self.epoch < opts.epochs:
                 if self._stage_two_due():
-                    self._enter_stage_two()
-                    # plateau: the loss is a new scale (a resume restores the stage-two best)
-                    self.schedule.best = math.inf
-                    if opts.stage_two_fresh_optimizer:
-                        self.optimizer.state.clear()
-                    self.log.message(stage_two_note(self.epoch + 1, self.weights))
+                    self._switch_to_stage_two()
                 epoch_start = time.monotonic()
                 train_metrics, stopped = self._train_epoch()
                 if stopped:
@@ -499,6 +494,14 @@ class _Trainer:
         self.weights = stage_two_weights(self.opts, self.weights)
         self.best_name = STAGE_TWO_METRIC
         self.best_metric, self.best_epoch = math.inf, 0
+
+    def _switch_to_stage_two(self) -> None:
+        """What happens once, at the switch (a resume inside stage two restores all of it)."""
+        self._enter_stage_two()
+        self.schedule.best = math.inf  # plateau: the loss is a new scale
+        if self.opts.stage_two_fresh_optimizer:
+            self.optimizer.state.clear()
+        self.log.message(stage_two_note(self.epoch + 1, self.weights))
 
     def _elapsed(self) -> float:
         return time.monotonic() - self.start_time

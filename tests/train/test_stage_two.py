@@ -21,6 +21,19 @@ def rows(path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+def at_each_epoch(monkeypatch, read) -> list[tuple[int, object]]:
+    """(epoch, read(trainer)) at the start of every training epoch, resumed ones included."""
+    seen = []
+    original = trainer_module._Trainer._train_epoch
+
+    def spy(self):
+        seen.append((self.epoch + 1, read(self)))
+        return original(self)
+
+    monkeypatch.setattr(trainer_module._Trainer, "_train_epoch", spy)
+    return seen
+
+
 @pytest.mark.parametrize(
     "options, message",
     [
@@ -107,16 +120,12 @@ def test_resume_inside_stage_two_is_exact(make_config, tmp_path):
 
 def test_stage_two_can_start_the_optimizer_moments_afresh(make_config, tmp_path, monkeypatch):
     """Adam's second moment holds stage one's gradient scale; stage two's is far larger."""
-    seen = []
-    original = trainer_module._Trainer._train_epoch
 
-    def spy(self):
-        state = self.optimizer.state
-        steps = [float(s["step"]) for s in state.values() if "step" in s]
-        seen.append((self.epoch + 1, max(steps, default=0.0)))
-        return original(self)
+    def adam_steps(trainer) -> float:
+        state = trainer.optimizer.state
+        return max((float(s["step"]) for s in state.values() if "step" in s), default=0.0)
 
-    monkeypatch.setattr(trainer_module._Trainer, "_train_epoch", spy)
+    seen = at_each_epoch(monkeypatch, adam_steps)
     train(make_config(output="fresh", epochs=4, stage_two_fresh_optimizer=True, **STAGE_TWO))
     # 10 steps per epoch: moments of 0, 10 steps, then none again when stage two begins
     assert seen == [(1, 0.0), (2, 10.0), (3, 0.0), (4, 10.0)]
@@ -127,14 +136,7 @@ def test_stage_two_can_start_the_optimizer_moments_afresh(make_config, tmp_path,
 
 def test_resume_inside_stage_two_keeps_the_plateau_best(make_config, tmp_path, monkeypatch):
     """The plateau schedule forgets stage one's best at the switch, not at every resume."""
-    seen: dict[str, list[tuple[int, float]]] = {"full": [], "pieces": []}
-    original = trainer_module._Trainer._train_epoch
-
-    def spy(self):
-        seen[self.out.name].append((self.epoch + 1, self.schedule.best))
-        return original(self)
-
-    monkeypatch.setattr(trainer_module._Trainer, "_train_epoch", spy)
+    seen = at_each_epoch(monkeypatch, lambda trainer: (trainer.out.name, trainer.schedule.best))
     # progress by epochs alone, not the pieces' tiny time limit: stage two is epochs 3 and 4
     monkeypatch.setattr(trainer_module, "run_progress", lambda done, epochs, *_: done / epochs)
     options = dict(epochs=4, batch_size=34, scheduler="plateau", **STAGE_TWO)
@@ -143,7 +145,9 @@ def test_resume_inside_stage_two_keeps_the_plateau_best(make_config, tmp_path, m
     result = train(config)
     while not result.finished:
         result = train(config, resume=True)
-    full = dict(seen["full"])
+    full = {epoch: best for epoch, (run, best) in seen if run == "full"}
     assert full[3] == float("inf") and full[4] < float("inf")  # reset at the switch only
-    for epoch, best in seen["pieces"]:
+    pieces = [(epoch, best) for epoch, (run, best) in seen if run == "pieces"]
+    assert pieces
+    for epoch, best in pieces:
         assert best == full[epoch], epoch
