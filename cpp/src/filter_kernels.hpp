@@ -36,51 +36,47 @@ struct Lanes {
 };
 
 // Filter rows of NE edges of one relation: fl[i][c F + f] = sum_k b[i][k] w[k, c F + f] for
-// f in [f0, f1) and the three chunks c. Each weight vector loaded is used by all NE edges
-// (the weights of a relation, 47 kB in float32 at F = 128, come from L2, and loading them was
-// the limit); NT tiles of lanes per step give 3 NE NT independent sums in registers.
-template <typename T, int NE, int NT, int B>
+// f in [f0, f1) and the C chunks c (3 for the message's [a_v | a_s | a_r], 1 for the moment's
+// a_q). Each weight vector loaded is used by all NE edges (the weights of a relation, 47 kB
+// in float32 at F = 128, come from L2, and loading them was the limit); NT tiles of lanes
+// per step give C NE NT independent sums in registers.
+template <typename T, int NE, int NT, int B, int C = 3>
 inline __attribute__((always_inline)) void filter_rows(const T* const* b, int64_t K, const T* w,
                                                        int64_t F, int64_t f0, int64_t f1,
                                                        T* const* fl) {
   using L = Lanes<T, B>;
   int64_t f = f0;
   for (; f + NT * L::count <= f1; f += NT * L::count) {
-    typename L::Vec acc[NE][3 * NT] = {};
+    typename L::Vec acc[NE][C * NT] = {};
     for (int64_t k = 0; k < K; ++k) {
-      const T* wk = w + k * 3 * F + f;
-      typename L::Vec wv[3 * NT];
-      for (int c = 0; c < 3; ++c)
+      const T* wk = w + k * C * F + f;
+      typename L::Vec wv[C * NT];
+      for (int c = 0; c < C; ++c)
         for (int t = 0; t < NT; ++t) wv[c * NT + t] = L::load(wk + c * F + t * L::count);
       for (int i = 0; i < NE; ++i) {
         const T bk = b[i][k];
-        for (int j = 0; j < 3 * NT; ++j) acc[i][j] += bk * wv[j];
+        for (int j = 0; j < C * NT; ++j) acc[i][j] += bk * wv[j];
       }
     }
     for (int i = 0; i < NE; ++i)
-      for (int c = 0; c < 3; ++c)
+      for (int c = 0; c < C; ++c)
         for (int t = 0; t < NT; ++t) L::store(fl[i] + c * F + f + t * L::count, acc[i][c * NT + t]);
   }
   for (; f < f1; ++f) {  // the block's last few features
     for (int i = 0; i < NE; ++i) {
-      T w0 = 0, w1 = 0, w2 = 0;
-      for (int64_t k = 0; k < K; ++k) {
-        w0 += b[i][k] * w[k * 3 * F + f];
-        w1 += b[i][k] * w[k * 3 * F + F + f];
-        w2 += b[i][k] * w[k * 3 * F + 2 * F + f];
-      }
-      fl[i][f] = w0;
-      fl[i][F + f] = w1;
-      fl[i][2 * F + f] = w2;
+      T acc[C] = {};
+      for (int64_t k = 0; k < K; ++k)
+        for (int c = 0; c < C; ++c) acc[c] += b[i][k] * w[k * C * F + c * F + f];
+      for (int c = 0; c < C; ++c) fl[i][c * F + f] = acc[c];
     }
   }
 }
 
 // gbasis rows of NE edges of one relation: out[i][k] = sum_{c, f} g[i][c F + f]
-// Wt[c F + f, k] for f in [f0, f1) and k < K, with Wt [3F, Kp] (the k axis is the vector
-// axis; g[i] are rows of 3F). Each
-// Wt vector loaded serves all NE edges; U unrolled steps give NE U independent sums.
-template <typename T, int NE, int U, int B>
+// Wt[c F + f, k] for f in [f0, f1), the C chunks c and k < K, with Wt [C F, Kp] (the k axis
+// is the vector axis; g[i] are rows of C F). Each Wt vector loaded serves all NE edges; U
+// unrolled steps give NE U independent sums.
+template <typename T, int NE, int U, int B, int C = 3>
 inline __attribute__((always_inline)) void basis_grad_rows(const T* const* g, int64_t f0,
                                                            int64_t f1, const T* wt, int64_t F,
                                                            int64_t K, int64_t Kp, T* const* out) {
@@ -88,7 +84,7 @@ inline __attribute__((always_inline)) void basis_grad_rows(const T* const* g, in
   using L = Lanes<T, B>;
   for (int64_t kb = 0; kb < Kp; kb += L::count) {
     typename L::Vec acc[NE][U] = {};
-    for (int64_t c = 0; c < 3; ++c) {
+    for (int64_t c = 0; c < C; ++c) {
       const T* wc = wt + (c * F + f0) * Kp + kb;
       const int64_t gc = c * F + f0;
       int64_t j = 0;

@@ -87,6 +87,7 @@ int cpu_threads() { return at::get_num_threads(); }
 
 Model::Model(const std::string& path, const std::string& device) : impl_(new Impl) {
   link_fused_ops();  // the exported model may call hermnet::vector_message and friends
+  link_moment_ops();
   impl_->path = path;
   impl_->metadata = Metadata::parse(read_metadata_record(path), path);
   impl_->device = parse_device(device);

@@ -39,6 +39,7 @@ std::string first_line(const std::string& text);
 // Defined in fused_ops.cpp, next to the registration of the hermnet:: operators; calling it
 // keeps that file in every binary that links the static core.
 void link_fused_ops();
+void link_moment_ops();  // moment_ops.cpp: hermnet::moment_message
 void copy_out(const torch::Tensor& t, std::vector<double>& out);
 // The last step of both hop drivers: forces, virial and per-atom virial from dE/d(edge
 // vectors) by the module's hop_derivatives, joined to the energies already in `energies`.

@@ -4,9 +4,11 @@
 `hermnet::gather_scale_add` (cpp/src/fused_ops.cpp) compute what HermConv's methods of the
 same names compute with torch operators, but in one pass over the edges: the unfused chain
 writes and re-reads several [edges, 3, F] tensors, which is where a CPU step spends most of
-its time. filter_message also computes each edge's radial filter inside that pass. The operators
-have their own backward (one pass as well) and fall back to the operator chain for
-create_graph backward passes and on GPUs, so derivatives of every order stay exact.
+its time. filter_message also computes each edge's radial filter inside that pass.
+`hermnet::moment_message` (cpp/src/moment_ops.cpp) does the same for the rank-2 moments of
+painn2 and painn2v. The operators have their own backward (one pass as well) and fall back
+to the operator chain for create_graph backward passes and on GPUs, so derivatives of every
+order stay exact.
 
 The operators live in the C++ core; importing hermnet._core registers them with torch, so
 engines built on the core (the pybind module, LAMMPS) always have them. Training keeps the
@@ -99,6 +101,30 @@ class FusedEdgeOperators:
         return torch.ops.hermnet.gather_scale_add(x, w, src, dst, rows)
 
 
+class FusedMomentOperator:
+    """The fused override of PaiNN2Conv.moment_message, for painn2 and painn2v."""
+
+    def moment_message(
+        self, phi_q: torch.Tensor, geo: EdgeGeometry, idx: RelationIndex, n: int
+    ) -> torch.Tensor:
+        if self.per_edge > 1 or not phi_q.is_cpu:  # GPUs keep the batched product
+            return self.moment_message_chain(phi_q, geo, idx, n)
+        relation = torch.div(idx.inst_flat, max(idx.inst_capacity, 1), rounding_mode="floor")
+        q = torch.ops.hermnet.moment_message(
+            phi_q,
+            idx.inst_slot,
+            geo.inst_basis,
+            relation,
+            self.moment_filter_weight(),
+            geo.unit,
+            geo.center,
+            n,
+        )
+        if self.coefficient != 1.0:
+            q = self.coefficient * q
+        return q
+
+
 class FusedHermConv(FusedEdgeOperators, HermConv):
     pass
 
@@ -107,11 +133,11 @@ class FusedPaiNNConv(FusedEdgeOperators, PaiNNConv):
     pass
 
 
-class FusedPaiNN2Conv(FusedEdgeOperators, PaiNN2Conv):
+class FusedPaiNN2Conv(FusedMomentOperator, FusedEdgeOperators, PaiNN2Conv):
     pass
 
 
-class FusedPaiNN2VConv(FusedEdgeOperators, PaiNN2VConv):
+class FusedPaiNN2VConv(FusedMomentOperator, FusedEdgeOperators, PaiNN2VConv):
     pass
 
 

@@ -75,10 +75,19 @@ class PaiNN2Conv(PaiNNConv):
     ) -> torch.Tensor:
         """Q_i = sum over i's edges of a_q Y2(u_ij) -> [n, 5, F] for the first n rows (every
         center lies among them)."""
+        return self.moment_message_chain(phi_q, geo, idx, n)
+
+    def moment_filter_weight(self) -> torch.Tensor:
+        """[W; b] of fq per relation: [relations, l + 1, F]."""
+        return torch.cat([self.fq.weight, self.fq.bias.unsqueeze(1)], dim=1)
+
+    def moment_message_chain(
+        self, phi_q: torch.Tensor, geo: EdgeGeometry, idx: RelationIndex, n: int
+    ) -> torch.Tensor:
+        # (A separate name because TorchScript cannot call super() from the fused class.)
         f = self.features
         radial = to_padded(geo.inst_basis, idx.inst_flat, self.num_relations, idx.inst_capacity)
-        weight = torch.cat([self.fq.weight, self.fq.bias.unsqueeze(1)], dim=1)
-        filt = torch.bmm(radial, weight).view(-1, f)
+        filt = torch.bmm(radial, self.moment_filter_weight()).view(-1, f)
         a_q = phi_q.index_select(0, idx.inst_slot) * filt.index_select(0, idx.inst_flat)
         if self.per_edge > 1:
             a_q = a_q.view(geo.center.shape[0], self.per_edge, f).sum(1)
