@@ -118,6 +118,24 @@ inline int64_t same_relation_run(const int64_t* rel, int64_t e, int64_t edges) {
   return n;
 }
 
+// The filters of the n edges from e0, one relation's run (weights w), into rows[i] (and
+// their basis rows into bs[i]). A whole group shares every weight load; a shorter run takes
+// one tile per step too: an edge's filter must not depend on how a thread's range groups
+// the edges (two tiles move features between the vector loop and the scalar tail, which
+// round differently, and two threads would then differ).
+template <int B, int C, typename T>
+inline __attribute__((always_inline)) void run_filters(const T* basis, int64_t K, const T* w,
+                                                       int64_t F, int64_t f0, int64_t f1,
+                                                       int64_t e0, int64_t n, const T** bs,
+                                                       T* const* rows) {
+  for (int64_t i = 0; i < n; ++i) bs[i] = basis + (e0 + i) * K;
+  if (n == kEdgeGroup) {
+    filter_rows<T, kEdgeGroup, 1, B, C>(bs, K, w, F, f0, f1, rows);
+  } else {
+    for (int64_t i = 0; i < n; ++i) filter_rows<T, 1, 1, B, C>(bs + i, K, w, F, f0, f1, rows + i);
+  }
+}
+
 // The message hop with the radial filter computed inside the loop, for relations with one
 // instance per edge. The filter of edge e is the product of its basis row b[e] (K values:
 // f_c e_n(r) and f_c) with its relation's weights W[rel[e]] ([K, 3F]):
@@ -135,18 +153,8 @@ inline __attribute__((always_inline)) void filter_message_forward_body(
   for (int64_t e0 = 0; e0 < edges;) {
     const int64_t n = same_relation_run(rel, e0, edges);
     const T* w = W + rel[e0] * K * 3 * F;
-    for (int64_t i = 0; i < n; ++i) {
-      bs[i] = basis + (e0 + i) * K;
-      rows[i] = scratch + i * 3 * F;
-    }
-    if (n == kEdgeGroup) {
-      filter_rows<T, kEdgeGroup, 1, B>(bs, K, w, F, f0, f1, rows);
-    } else {
-      // One tile per step, as the grouped call: an edge's filter must not depend on how
-      // a thread's range groups the edges (two tiles move features between the vector
-      // loop and the scalar tail, which round differently, and two threads then differ).
-      for (int64_t i = 0; i < n; ++i) filter_rows<T, 1, 1, B>(bs + i, K, w, F, f0, f1, rows + i);
-    }
+    for (int64_t i = 0; i < n; ++i) rows[i] = scratch + i * 3 * F;
+    run_filters<B, 3>(basis, K, w, F, f0, f1, e0, n, bs, rows);
     for (int64_t i = 0; i < n; ++i) {
       const int64_t e = e0 + i;
       message_edge_forward<T>(phi + p[e] * 3 * F, rows[i], v + neighbor[e] * 3 * F, unit + e * 3, F,
@@ -181,15 +189,8 @@ inline __attribute__((always_inline)) void filter_message_backward_body(
   for (int64_t e0 = 0; e0 < edges;) {
     const int64_t n = same_relation_run(rel, e0, edges);
     const T* w = W + rel[e0] * K * 3 * F;
-    for (int64_t i = 0; i < n; ++i) {
-      bs[i] = basis + (e0 + i) * K;
-      fl_rows[i] = scratch + (kEdgeGroup + i) * 3 * F;
-    }
-    if (n == kEdgeGroup) {
-      filter_rows<T, kEdgeGroup, 1, B>(bs, K, w, F, f0, f1, fl_rows);
-    } else {
-      for (int64_t i = 0; i < n; ++i) filter_rows<T, 1, 1, B>(bs + i, K, w, F, f0, f1, fl_rows + i);
-    }
+    for (int64_t i = 0; i < n; ++i) fl_rows[i] = scratch + (kEdgeGroup + i) * 3 * F;
+    run_filters<B, 3>(basis, K, w, F, f0, f1, e0, n, bs, fl_rows);
     for (int64_t i = 0; i < n; ++i) {
       const int64_t e = e0 + i;
       T* gfl = scratch + i * 3 * F;  // this edge's filter gradient, a row of 3F

@@ -68,6 +68,14 @@ inline variable_list radial_filter_grad_chain(const Tensor& gfilt, const Tensor&
   return {gbasis, torch::stack(gW)};
 }
 
+// W [R, K, D] transposed to [R, D, Kp] and zero-padded to Kp, whole 64-byte vectors (a
+// multiple of every vector width): the layout the kernels' basis gradient reads.
+inline Tensor transposed_padded_weights(const Tensor& W, int64_t* Kp) {
+  const int64_t lanes = 64 / W.element_size(), K = W.size(1);
+  *Kp = (K + lanes - 1) / lanes * lanes;
+  return torch::constant_pad_nd(W.transpose(1, 2), {0, *Kp - K}).contiguous();
+}
+
 // Threads of the filter kernels split the edges, each taking every feature: one pass per
 // edge over its whole rows, the index arrays read once (splitting F = 64 into two halves ran
 // slower on two threads than one thread on all of it). Boundaries fall where the center

@@ -329,9 +329,8 @@ variable_list filter_message_grad_kernel(const Tensor& gv, const Tensor& gs, con
   Tensor gW = weight_grad ? W.new_zeros({n_parts, W.size(0), W.size(1), W.size(2)}) : Tensor();
   Tensor gbasis = v.new_empty({edges, K});
   Tensor partial = v.new_empty({edges, 3});
-  const int64_t lanes = 64 / v.element_size();  // whole 64-byte vectors: every width divides
-  const int64_t Kp = (K + lanes - 1) / lanes * lanes;
-  const Tensor Wt = torch::constant_pad_nd(W.transpose(1, 2), {0, Kp - K}).contiguous();
+  int64_t Kp = 0;
+  const Tensor Wt = transposed_padded_weights(W, &Kp);
   AT_DISPATCH_FLOATING_TYPES(v.scalar_type(), "filter_message_backward", [&] {
     at::parallel_for(0, n_parts, 1, [&](int64_t k0, int64_t k1) {
       std::vector<scalar_t> scratch(2 * kernels::kEdgeGroup * 3 * F);

@@ -51,15 +51,8 @@ inline __attribute__((always_inline)) void moment_message_forward_body(
   for (int64_t e0 = 0; e0 < edges;) {
     const int64_t n = same_relation_run(rel, e0, edges);
     const T* w = W + rel[e0] * K * F;
-    for (int64_t i = 0; i < n; ++i) {
-      bs[i] = basis + (e0 + i) * K;
-      rows[i] = scratch + i * F;
-    }
-    if (n == kEdgeGroup) {
-      filter_rows<T, kEdgeGroup, 1, B, 1>(bs, K, w, F, 0, F, rows);
-    } else {  // one tile per step, as the grouped call (see filter_message_forward_body)
-      for (int64_t i = 0; i < n; ++i) filter_rows<T, 1, 1, B, 1>(bs + i, K, w, F, 0, F, rows + i);
-    }
+    for (int64_t i = 0; i < n; ++i) rows[i] = scratch + i * F;
+    run_filters<B, 1>(basis, K, w, F, int64_t{0}, F, e0, n, bs, rows);
     for (int64_t i = 0; i < n; ++i) {
       const int64_t e = e0 + i;
       const T* ph = phi + p[e] * F;
@@ -99,16 +92,8 @@ inline __attribute__((always_inline)) void moment_message_backward_body(
   for (int64_t e0 = 0; e0 < edges;) {
     const int64_t n = same_relation_run(rel, e0, edges);
     const T* w = W + rel[e0] * K * F;
-    for (int64_t i = 0; i < n; ++i) {
-      bs[i] = basis + (e0 + i) * K;
-      fl_rows[i] = scratch + (kEdgeGroup + i) * F;
-    }
-    if (n == kEdgeGroup) {
-      filter_rows<T, kEdgeGroup, 1, B, 1>(bs, K, w, F, 0, F, fl_rows);
-    } else {
-      for (int64_t i = 0; i < n; ++i)
-        filter_rows<T, 1, 1, B, 1>(bs + i, K, w, F, 0, F, fl_rows + i);
-    }
+    for (int64_t i = 0; i < n; ++i) fl_rows[i] = scratch + (kEdgeGroup + i) * F;
+    run_filters<B, 1>(basis, K, w, F, int64_t{0}, F, e0, n, bs, fl_rows);
     for (int64_t i = 0; i < n; ++i) {
       const int64_t e = e0 + i;
       const T* filt = fl_rows[i];

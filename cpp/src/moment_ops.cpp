@@ -101,9 +101,8 @@ variable_list moment_message_grad_kernel(const Tensor& g, const Tensor& phi, con
   Tensor gW = weight_grad ? W.new_zeros({n_parts, W.size(0), K, F}) : Tensor();
   Tensor gbasis = basis.new_empty({edges, K});
   Tensor gunit = unit.new_empty({edges, 3});
-  const int64_t lanes = 64 / phi.element_size();  // whole 64-byte vectors: every width divides
-  const int64_t Kp = (K + lanes - 1) / lanes * lanes;
-  const Tensor Wt = torch::constant_pad_nd(W.transpose(1, 2), {0, Kp - K}).contiguous();
+  int64_t Kp = 0;
+  const Tensor Wt = transposed_padded_weights(W, &Kp);
   AT_DISPATCH_FLOATING_TYPES(phi.scalar_type(), "moment_message_backward", [&] {
     at::parallel_for(0, n_parts, 1, [&](int64_t k0, int64_t k1) {
       std::vector<scalar_t> scratch(2 * kernels::kEdgeGroup * F);
