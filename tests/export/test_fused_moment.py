@@ -6,16 +6,13 @@ chain under create_graph), the split over threads, and whole exported models."""
 import os
 import zipfile
 
-import numpy as np
 import pytest
 import torch
 
-from hermnet.export import load_core
 from hermnet.nn.fused import load_fused_ops
 from hermnet.nn.painn2 import l2_harmonics
-from tests.export.export_helpers import export_tiny, graph, max_relative
-from tests.export.test_export_chunked import FLAGS
-from tests.export.test_export_hops import STRUCTURES
+from tests.export.export_helpers import max_relative
+from tests.export.test_fused_ops import assert_fused_export_equals_unfused
 
 load_fused_ops()
 TOLERANCE = {torch.float64: 1e-12, torch.float32: 1e-5}
@@ -181,19 +178,7 @@ def scripted_source(path) -> str:
 @pytest.mark.parametrize("kind", ["vertex-painn2", "vertex-painn2v", "triad-painn2"])
 def test_fused_moment_export_equals_unfused_export(tmp_path, kind):
     variant, _, block = kind.partition("-")
-    fused = export_tiny(variant, tmp_path / "fused.pt", block=block)
-    plain = export_tiny(variant, tmp_path / "plain.pt", fused=False, block=block)
-    assert fused["fused_edges"] is True and plain["fused_edges"] is False
+    assert_fused_export_equals_unfused(tmp_path, variant, block=block)
     # The fused file calls the operator; the plain one needs torch alone.
     assert "ops.hermnet.moment_message" in scripted_source(tmp_path / "fused.pt")
     assert "ops.hermnet" not in scripted_source(tmp_path / "plain.pt")
-    models = [load_core(tmp_path / name).core for name in ("fused.pt", "plain.pt")]
-    for name in ("alloy", "thin"):
-        atoms = STRUCTURES[name]()
-        types, edge_index, edge_shift = graph(atoms, models[0].cutoff)
-        got, want = (
-            m.compute(atoms.positions, types, edge_index, edge_shift, **FLAGS) for m in models
-        )
-        for key, value in want.items():
-            err = max_relative(np.asarray(got[key]), np.asarray(value))
-            assert err < 1e-10, f"{kind} {name} {key}: {err:.2e}"
